@@ -1,0 +1,363 @@
+//! Measuring accuracy honestly: metrics and grouped cross-validation.
+//!
+//! Sentences of one article are not independent, so cross-validation holds
+//! out whole articles: by default one article at a time (leave-one-article-out),
+//! or `K` grouped folds. The featurizer is fitted inside each training fold.
+//! Sentences without an article, and sentences written by the team
+//! (`"source": "authored"`), only ever train.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::labels::LabeledSentence;
+use crate::model::{Provenance, StanceModel, TrainOptions};
+
+/// The two stance labels whose mean F1 is the field's usual figure, F_avg.
+pub const F_AVG_LABELS: [&str; 2] = ["pro-integration", "sovereignty-preserving"];
+
+/// Precision, recall, F1 and support of one label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelMetrics {
+    /// Of the sentences predicted as this label, the share that are.
+    pub precision: f64,
+    /// Of the sentences of this label, the share predicted as it.
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+    /// Number of sentences of this label.
+    pub support: usize,
+}
+
+/// Classification figures for one set of predictions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Number of sentences.
+    pub n: usize,
+    /// Share predicted correctly.
+    pub accuracy: f64,
+    /// Unweighted mean of the per-label F1 (over labels present in truth or predictions).
+    pub macro_f1: f64,
+    /// Mean F1 of `pro-integration` and `sovereignty-preserving`, when both exist.
+    pub f_avg: Option<f64>,
+    /// Figures per label.
+    pub per_label: BTreeMap<String, LabelMetrics>,
+    /// `confusion[truth][predicted]` = count.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+impl Metrics {
+    /// Computes the figures from `(truth, predicted)` pairs.
+    ///
+    /// ```
+    /// let m = stance::eval::Metrics::from_pairs(&[("a", "a"), ("a", "b"), ("b", "b")]);
+    /// assert_eq!(m.n, 3);
+    /// assert!((m.per_label["a"].recall - 0.5).abs() < 1e-12);
+    /// assert!((m.macro_f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-12);
+    /// ```
+    pub fn from_pairs<S: AsRef<str>>(pairs: &[(S, S)]) -> Metrics {
+        let mut labels: Vec<String> = pairs
+            .iter()
+            .flat_map(|(t, p)| [t.as_ref().to_string(), p.as_ref().to_string()])
+            .collect();
+        labels.sort();
+        labels.dedup();
+        let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = labels
+            .iter()
+            .map(|t| (t.clone(), labels.iter().map(|p| (p.clone(), 0)).collect()))
+            .collect();
+        let mut correct = 0;
+        for (t, p) in pairs {
+            let (t, p) = (t.as_ref(), p.as_ref());
+            if t == p {
+                correct += 1;
+            }
+            if let Some(count) = confusion.get_mut(t).and_then(|row| row.get_mut(p)) {
+                *count += 1;
+            }
+        }
+        let per_label: BTreeMap<String, LabelMetrics> = labels
+            .iter()
+            .map(|l| {
+                let tp = confusion[l][l] as f64;
+                let support: usize = confusion[l].values().sum();
+                let predicted: usize = confusion.values().map(|row| row[l]).sum();
+                let precision = ratio(tp, predicted as f64);
+                let recall = ratio(tp, support as f64);
+                let f1 = ratio(2.0 * precision * recall, precision + recall);
+                (
+                    l.clone(),
+                    LabelMetrics {
+                        precision,
+                        recall,
+                        f1,
+                        support,
+                    },
+                )
+            })
+            .collect();
+        let macro_f1 = ratio(
+            per_label.values().map(|m| m.f1).sum::<f64>(),
+            per_label.len() as f64,
+        );
+        let f_avg = match (
+            per_label.get(F_AVG_LABELS[0]),
+            per_label.get(F_AVG_LABELS[1]),
+        ) {
+            (Some(a), Some(b)) => Some((a.f1 + b.f1) / 2.0),
+            _ => None,
+        };
+        Metrics {
+            n: pairs.len(),
+            accuracy: ratio(correct as f64, pairs.len() as f64),
+            macro_f1,
+            f_avg,
+            per_label,
+            confusion,
+        }
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        a / b
+    }
+}
+
+/// How to split labeled sentences for cross-validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Folds {
+    /// One fold per article.
+    #[default]
+    LeaveOneArticleOut,
+    /// `K` folds of whole articles, assigned by a seeded shuffle.
+    Grouped(usize),
+}
+
+/// One held-out sentence and what the model said about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HeldOut {
+    /// Index of the record in the input.
+    pub record: usize,
+    /// The fold it was held out in.
+    pub fold: usize,
+    /// Its true label.
+    pub truth: String,
+    /// The model's label.
+    pub predicted: String,
+    /// The model's probability for its label.
+    pub probability: f64,
+    /// The label the majority-class baseline gave (the training fold's most frequent label).
+    pub majority: String,
+}
+
+/// The outcome of a cross-validation run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossValidation {
+    /// Number of folds.
+    pub folds: usize,
+    /// The article names held out in each fold.
+    pub fold_articles: Vec<Vec<String>>,
+    /// Every held-out sentence, in record order.
+    pub held_out: Vec<HeldOut>,
+    /// Records used for training only (authored, or with no article).
+    pub training_only: usize,
+    /// Figures of the model.
+    pub model: Metrics,
+    /// Figures of the majority-class baseline, computed the same way.
+    pub majority: Metrics,
+}
+
+/// Whether a record may be held out for evaluation.
+pub fn is_evaluable(record: &LabeledSentence) -> bool {
+    !record.is_authored() && record.article.is_some()
+}
+
+/// Grouped cross-validation of `options` on `records`.
+///
+/// # Errors
+/// [`Error::Training`] when there are fewer than two articles to hold out,
+/// or training fails in a fold.
+pub fn cross_validate(
+    records: &[LabeledSentence],
+    options: &TrainOptions,
+    folds: Folds,
+) -> Result<CrossValidation> {
+    let mut articles: Vec<String> = records
+        .iter()
+        .filter(|r| is_evaluable(r))
+        .filter_map(|r| r.article.clone())
+        .collect();
+    articles.sort();
+    articles.dedup();
+    if articles.len() < 2 {
+        return Err(Error::Training(format!(
+            "cross-validation needs labeled sentences from at least two articles, found {}",
+            articles.len()
+        )));
+    }
+    let fold_articles: Vec<Vec<String>> = match folds {
+        Folds::LeaveOneArticleOut => articles.iter().map(|a| vec![a.clone()]).collect(),
+        Folds::Grouped(k) => {
+            if k < 2 || k > articles.len() {
+                return Err(Error::InvalidOption(format!(
+                    "--folds must be between 2 and the number of articles ({}), got {k}",
+                    articles.len()
+                )));
+            }
+            let mut shuffled = articles.clone();
+            shuffle(&mut shuffled, options.seed);
+            let mut groups = vec![Vec::new(); k];
+            for (i, a) in shuffled.into_iter().enumerate() {
+                groups[i % k].push(a);
+            }
+            groups.iter_mut().for_each(|g| g.sort());
+            groups
+        }
+    };
+
+    let results: Vec<Result<Vec<HeldOut>>> = fold_articles
+        .par_iter()
+        .enumerate()
+        .map(|(fold, held)| {
+            let is_test = |r: &LabeledSentence| {
+                is_evaluable(r) && r.article.as_ref().is_some_and(|a| held.contains(a))
+            };
+            let train: Vec<LabeledSentence> =
+                records.iter().filter(|r| !is_test(r)).cloned().collect();
+            let model = StanceModel::train(&train, options, Provenance::default())?;
+            let majority = majority_label(&train);
+            Ok(records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| is_test(r))
+                .map(|(i, r)| {
+                    let p = model.predict(&r.text);
+                    HeldOut {
+                        record: i,
+                        fold,
+                        truth: r.label.clone(),
+                        predicted: model.labels()[p.label].clone(),
+                        probability: p.probabilities[p.label],
+                        majority: majority.clone(),
+                    }
+                })
+                .collect())
+        })
+        .collect();
+    let mut held_out = Vec::new();
+    for r in results {
+        held_out.extend(r?);
+    }
+    held_out.sort_by_key(|h| h.record);
+    let model_pairs: Vec<(&str, &str)> = held_out
+        .iter()
+        .map(|h| (h.truth.as_str(), h.predicted.as_str()))
+        .collect();
+    let majority_pairs: Vec<(&str, &str)> = held_out
+        .iter()
+        .map(|h| (h.truth.as_str(), h.majority.as_str()))
+        .collect();
+    Ok(CrossValidation {
+        folds: fold_articles.len(),
+        fold_articles,
+        training_only: records.iter().filter(|r| !is_evaluable(r)).count(),
+        model: Metrics::from_pairs(&model_pairs),
+        majority: Metrics::from_pairs(&majority_pairs),
+        held_out,
+    })
+}
+
+/// The most frequent label (the alphabetically first on ties).
+pub fn majority_label(records: &[LabeledSentence]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in records {
+        *counts.entry(r.label.as_str()).or_insert(0) += 1;
+    }
+    counts
+        .into_iter()
+        .fold((String::new(), 0), |best, (l, n)| {
+            if n > best.1 {
+                (l.to_string(), n)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
+/// A deterministic Fisher–Yates shuffle driven by a SplitMix64 generator.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut rng = SplitMix64(seed);
+    for i in (1..items.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// SplitMix64: a small, well-known, seedable generator (no dependency needed).
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_match_a_hand_computed_example() {
+        // truth a,a,a,b,b,c ; predicted a,b,a,b,c,c
+        let pairs = [
+            ("a", "a"),
+            ("a", "b"),
+            ("a", "a"),
+            ("b", "b"),
+            ("b", "c"),
+            ("c", "c"),
+        ];
+        let m = Metrics::from_pairs(&pairs);
+        assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
+        assert!((m.per_label["a"].precision - 1.0).abs() < 1e-12);
+        assert!((m.per_label["b"].precision - 0.5).abs() < 1e-12);
+        assert!((m.per_label["c"].f1 - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(m.confusion["b"]["c"], 1);
+        assert_eq!(m.f_avg, None);
+    }
+
+    #[test]
+    fn majority_breaks_ties_alphabetically() {
+        let r = |l: &str| LabeledSentence {
+            text: "x".into(),
+            label: l.into(),
+            article: None,
+            sentence: None,
+            source: None,
+            extra: Default::default(),
+        };
+        assert_eq!(majority_label(&[r("b"), r("a"), r("b"), r("a")]), "a");
+    }
+
+    #[test]
+    fn shuffle_is_seeded() {
+        let mut a: Vec<u32> = (0..20).collect();
+        let mut b = a.clone();
+        shuffle(&mut a, 7);
+        shuffle(&mut b, 7);
+        assert_eq!(a, b);
+        assert_ne!(a, (0..20).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,814 @@
+//! The stance model: a fitted featurizer and a linear classifier trained with linfa.
+//!
+//! Both classifiers are stored in one linear form: a weight for every
+//! (term, label) pair and a bias per label. Multinomial logistic regression
+//! (`linfa-logistic`) gives its parameters directly; multinomial naive Bayes
+//! (`linfa-bayes`) is exactly linear in the features (log prior + Σ x·log
+//! P(term | label)). Prediction is then a sparse dot product followed by a
+//! softmax, identical to linfa's own `predict_probabilities` (see the tests).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use linfa::prelude::*;
+use linfa_bayes::MultinomialNb;
+use linfa_logistic::MultiLogisticRegression;
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::features::{FeatureConfig, Featurizer, Scratch, SparseVector};
+use crate::labels::{label_set, LabeledSentence};
+
+/// The model file format written by this version.
+pub const FORMAT_VERSION: u32 = 1;
+const FORMAT_NAME: &str = "stance-model";
+
+/// The model shipped with the binary (`models/stance.json` at build time).
+pub const EMBEDDED_MODEL: &str = include_str!("../models/stance.json");
+
+/// Which linfa classifier to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassifierKind {
+    /// Multinomial logistic regression (linfa-logistic), L2-regularised.
+    Logistic,
+    /// Multinomial naive Bayes (linfa-bayes) with additive smoothing.
+    NaiveBayes,
+}
+
+/// Training options. Recorded in the model file.
+///
+/// | Field | Default | Meaning | Range |
+/// |---|---|---|---|
+/// | `classifier` | `logistic` | which linfa classifier | `logistic`, `naive-bayes` |
+/// | `alpha` | `0.5` | L2 strength (logistic) or smoothing (naive Bayes) | > 0 |
+/// | `balance` | `true` | oversample rarer labels to the size of the largest | |
+/// | `max_iterations` | `300` | L-BFGS iterations (logistic) | ≥ 1 |
+/// | `seed` | `42` | recorded for reproducibility of anything random | |
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainOptions {
+    /// The classifier.
+    pub classifier: ClassifierKind,
+    /// Regularisation (logistic) or smoothing (naive Bayes).
+    pub alpha: f64,
+    /// Oversample rarer labels so every label weighs the same.
+    pub balance: bool,
+    /// L-BFGS iteration limit (logistic only).
+    pub max_iterations: u64,
+    /// Seed for anything random.
+    pub seed: u64,
+    /// How sentences become features.
+    pub features: FeatureConfig,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            classifier: ClassifierKind::Logistic,
+            alpha: 0.5,
+            balance: true,
+            max_iterations: 300,
+            seed: 42,
+            features: FeatureConfig::default(),
+        }
+    }
+}
+
+impl TrainOptions {
+    /// Checks every option.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the option out of range.
+    pub fn check(&self) -> Result<()> {
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(Error::InvalidOption(format!(
+                "alpha must be a positive number, got {}",
+                self.alpha
+            )));
+        }
+        if self.max_iterations == 0 {
+            return Err(Error::InvalidOption(
+                "max_iterations must be at least 1".into(),
+            ));
+        }
+        self.features.check().map(|_| ())
+    }
+}
+
+/// A labels file the model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// Path as given to `stance train`.
+    pub path: String,
+    /// BLAKE3 of its bytes.
+    pub blake3: String,
+    /// Number of records used from it.
+    pub records: usize,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Provenance {
+    /// The labels files.
+    pub labels_files: Vec<SourceFile>,
+    /// Training sentences per label.
+    pub counts: BTreeMap<String, usize>,
+    /// Training sentences in all.
+    pub n_train: usize,
+    /// The regularisation actually used (higher than asked if L-BFGS had to be retried).
+    pub alpha_used: f64,
+    /// The stance version that trained the model.
+    pub trained_by: String,
+}
+
+/// A trained stance model.
+#[derive(Debug, Clone)]
+pub struct StanceModel {
+    labels: Vec<String>,
+    options: TrainOptions,
+    featurizer: Featurizer,
+    /// Row-major `[term][label]`.
+    weights: Vec<f64>,
+    bias: Vec<f64>,
+    provenance: Provenance,
+}
+
+/// The model's answer for one sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Index of the most probable label in [`StanceModel::labels`].
+    pub label: usize,
+    /// Probability of every label, in [`StanceModel::labels`] order.
+    pub probabilities: Vec<f64>,
+}
+
+/// One term's share in a decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    /// The term (word, `a b` bigram, `not_word`, `but:word` or `c:abc`).
+    pub term: String,
+    /// Its push towards the predicted label over the runner-up, in logits.
+    pub weight: f64,
+}
+
+/// Reusable buffers for predicting many sentences.
+#[derive(Debug, Default)]
+pub struct PredictScratch {
+    features: Scratch,
+    vector: SparseVector,
+    scores: Vec<f64>,
+}
+
+impl StanceModel {
+    /// Trains a model on labeled sentences.
+    ///
+    /// ```
+    /// use stance::{labels::LabeledSentence, model::{StanceModel, TrainOptions}};
+    /// let rec = |t: &str, l: &str| LabeledSentence {
+    ///     text: t.into(), label: l.into(), article: None, sentence: None, source: None,
+    ///     extra: Default::default(),
+    /// };
+    /// let data = [rec("deeper union with Russia", "pro"), rec("keep our independence", "sov")];
+    /// let model = StanceModel::train(&data, &TrainOptions::default(), Default::default())?;
+    /// let p = model.predict("a deeper union");
+    /// assert_eq!(model.labels()[p.label], "pro");
+    /// # Ok::<(), stance::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for bad options, [`Error::Training`] for fewer
+    /// than two labels or a solver that fails even with stronger regularisation.
+    pub fn train(
+        records: &[LabeledSentence],
+        options: &TrainOptions,
+        mut provenance: Provenance,
+    ) -> Result<StanceModel> {
+        options.check()?;
+        let labels = label_set(records);
+        if labels.len() < 2 {
+            return Err(Error::Training(format!(
+                "need sentences of at least two labels, found {}: add labeled sentences of another label",
+                if labels.is_empty() { "none".to_string() } else { labels.join(", ") }
+            )));
+        }
+        let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+        let featurizer = Featurizer::fit(options.features.clone(), &texts)?;
+        let targets: Vec<usize> = records
+            .iter()
+            .map(|r| labels.binary_search(&r.label).unwrap_or(0))
+            .collect();
+        let rows = training_rows(&targets, labels.len(), options.balance);
+
+        let n_features = featurizer.len();
+        let mut x = Array2::<f64>::zeros((rows.len(), n_features));
+        let mut y = Array1::<usize>::zeros(rows.len());
+        let mut scratch = Scratch::default();
+        let mut v = SparseVector::default();
+        for (r, &i) in rows.iter().enumerate() {
+            featurizer.transform_into(texts[i], &mut scratch, &mut v);
+            for (&j, &value) in v.indices.iter().zip(&v.values) {
+                x[[r, j as usize]] = value;
+            }
+            y[r] = targets[i];
+        }
+        let dataset = Dataset::new(x, y);
+        let k = labels.len();
+        let (weights, bias, alpha_used) = match options.classifier {
+            ClassifierKind::Logistic => fit_logistic(&dataset, options, k)?,
+            ClassifierKind::NaiveBayes => fit_naive_bayes(&dataset, options, k)?,
+        };
+
+        provenance.counts = BTreeMap::new();
+        for r in records {
+            *provenance.counts.entry(r.label.clone()).or_insert(0) += 1;
+        }
+        provenance.n_train = records.len();
+        provenance.alpha_used = alpha_used;
+        provenance.trained_by = format!("stance {}", env!("CARGO_PKG_VERSION"));
+        Ok(StanceModel {
+            labels,
+            options: options.clone(),
+            featurizer,
+            weights,
+            bias,
+            provenance,
+        })
+    }
+
+    /// The label set, sorted; label indices refer to it.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The options the model was trained with.
+    pub fn options(&self) -> &TrainOptions {
+        &self.options
+    }
+
+    /// The fitted featurizer.
+    pub fn featurizer(&self) -> &Featurizer {
+        &self.featurizer
+    }
+
+    /// Where the model came from.
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+
+    /// The weight of `term_index` for `label`.
+    pub fn weight(&self, term_index: usize, label: usize) -> f64 {
+        self.weights[term_index * self.labels.len() + label]
+    }
+
+    /// The bias of each label.
+    pub fn bias(&self) -> &[f64] {
+        &self.bias
+    }
+
+    /// Predicts one sentence.
+    pub fn predict(&self, sentence: &str) -> Prediction {
+        let mut scratch = PredictScratch::default();
+        let mut probabilities = Vec::new();
+        let label = self.predict_into(sentence, &mut scratch, &mut probabilities);
+        Prediction {
+            label,
+            probabilities,
+        }
+    }
+
+    /// Predicts one sentence into `probabilities` (resized to the label
+    /// count), reusing buffers; returns the index of the most probable label
+    /// (the first one on ties).
+    pub fn predict_into(
+        &self,
+        sentence: &str,
+        scratch: &mut PredictScratch,
+        probabilities: &mut Vec<f64>,
+    ) -> usize {
+        self.featurizer
+            .transform_into(sentence, &mut scratch.features, &mut scratch.vector);
+        self.scores_of(&scratch.vector, &mut scratch.scores);
+        softmax_into(&scratch.scores, probabilities)
+    }
+
+    /// The logits `b + x·W` of a feature vector.
+    fn scores_of(&self, v: &SparseVector, scores: &mut Vec<f64>) {
+        let k = self.labels.len();
+        scores.clear();
+        scores.extend_from_slice(&self.bias);
+        for (&j, &x) in v.indices.iter().zip(&v.values) {
+            let row = &self.weights[j as usize * k..(j as usize + 1) * k];
+            for (s, w) in scores.iter_mut().zip(row) {
+                *s += x * w;
+            }
+        }
+    }
+
+    /// The terms that pushed the decision, strongest first (by absolute
+    /// value): each term's value times its weight for the predicted label
+    /// minus its weight for the runner-up.
+    pub fn explain(&self, sentence: &str, top: usize) -> (Prediction, Vec<Contribution>) {
+        let prediction = self.predict(sentence);
+        let runner_up = (0..self.labels.len())
+            .filter(|&l| l != prediction.label)
+            .max_by(|&a, &b| prediction.probabilities[a].total_cmp(&prediction.probabilities[b]))
+            .unwrap_or(prediction.label);
+        let v = self.featurizer.transform(sentence);
+        let mut contributions: Vec<Contribution> = v
+            .indices
+            .iter()
+            .zip(&v.values)
+            .map(|(&j, &x)| Contribution {
+                term: self.featurizer.vocabulary()[j as usize].clone(),
+                weight: x
+                    * (self.weight(j as usize, prediction.label)
+                        - self.weight(j as usize, runner_up)),
+            })
+            .filter(|c| c.weight != 0.0)
+            .collect();
+        contributions.sort_by(|a, b| {
+            b.weight
+                .abs()
+                .total_cmp(&a.weight.abs())
+                .then_with(|| a.term.cmp(&b.term))
+        });
+        contributions.truncate(top);
+        (prediction, contributions)
+    }
+
+    /// The model as a JSON document: one line per top-level field and one per
+    /// feature, so diffs stay readable. The same model gives the same bytes.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(64 * self.featurizer.len() + 4096);
+        let field = |out: &mut String, name: &str, value: String| {
+            let _ = writeln!(out, "  {}: {},", json(&name), value);
+        };
+        out.push_str("{\n");
+        field(&mut out, "format", json(&FORMAT_NAME));
+        field(&mut out, "format_version", FORMAT_VERSION.to_string());
+        field(&mut out, "labels", json(&self.labels));
+        field(&mut out, "options", json(&self.options));
+        field(&mut out, "provenance", json(&self.provenance));
+        field(&mut out, "bias", json(&self.bias));
+        out.push_str("  \"features\": [\n");
+        let k = self.labels.len();
+        for (i, term) in self.featurizer.vocabulary().iter().enumerate() {
+            let row = &self.weights[i * k..(i + 1) * k];
+            let sep = if i + 1 < self.featurizer.len() {
+                ","
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "    [{}, {}, {}]{sep}",
+                json(term),
+                json(&self.featurizer.idf()[i]),
+                json(&row)
+            );
+        }
+        out.push_str("  ]\n}\n");
+        out
+    }
+
+    /// Parses a model document; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// [`Error::Model`] saying what is wrong: not JSON, not a stance model,
+    /// a newer format version, or parts that do not fit together.
+    pub fn from_json(origin: &str, text: &str) -> Result<StanceModel> {
+        let bad = |message: String| Error::Model {
+            origin: origin.to_string(),
+            message,
+        };
+        let head: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "not a valid model file ({e}); retrain with `stance train` or restore the file"
+            ))
+        })?;
+        if head.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(bad(
+                "not a stance model (no \"format\": \"stance-model\"); pass a file written by `stance train`".into(),
+            ));
+        }
+        match head.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) if v > u64::from(FORMAT_VERSION) => {
+                return Err(bad(format!(
+                    "model format version {v} is newer than this stance supports ({FORMAT_VERSION}); upgrade stance or retrain the model"
+                )))
+            }
+            other => {
+                return Err(bad(format!(
+                    "unsupported model format version {other:?} (expected {FORMAT_VERSION}); retrain with `stance train`"
+                )))
+            }
+        }
+        let file: ModelFile = serde_json::from_value(head).map_err(|e| {
+            bad(format!(
+                "model file has the wrong shape ({e}); retrain with `stance train`"
+            ))
+        })?;
+        let k = file.labels.len();
+        if k < 2 || file.labels.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(bad(
+                "labels must be at least two, sorted and distinct".into()
+            ));
+        }
+        if file.bias.len() != k {
+            return Err(bad(format!(
+                "{} bias values for {k} labels",
+                file.bias.len()
+            )));
+        }
+        let mut vocabulary = Vec::with_capacity(file.features.len());
+        let mut idf = Vec::with_capacity(file.features.len());
+        let mut weights = Vec::with_capacity(file.features.len() * k);
+        for (i, (term, term_idf, row)) in file.features.into_iter().enumerate() {
+            if row.len() != k {
+                return Err(bad(format!(
+                    "feature {i} ({term:?}) has {} weights for {k} labels",
+                    row.len()
+                )));
+            }
+            if row.iter().chain(&file.bias).any(|w| !w.is_finite()) {
+                return Err(bad(format!(
+                    "feature {i} ({term:?}) has a weight that is not a finite number"
+                )));
+            }
+            vocabulary.push(term);
+            idf.push(term_idf);
+            weights.extend(row);
+        }
+        let featurizer = Featurizer::from_parts(file.options.features.clone(), vocabulary, idf)
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(StanceModel {
+            labels: file.labels,
+            options: file.options,
+            featurizer,
+            weights,
+            bias: file.bias,
+            provenance: file.provenance,
+        })
+    }
+
+    /// Writes the model atomically: a temporary file in the same folder,
+    /// flushed to disk, then renamed over `path`. A crash leaves either the
+    /// old file or the new one, never a mix.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `path` when the folder is missing, read-only or full.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomically(path, self.to_json().as_bytes())
+    }
+
+    /// Reads a model file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be read, [`Error::Model`] if it is not a valid model.
+    pub fn load(path: &Path) -> Result<StanceModel> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read model", e))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::Model {
+            origin: path.display().to_string(),
+            message: "not UTF-8 text, so not a model file; retrain with `stance train`".into(),
+        })?;
+        StanceModel::from_json(&path.display().to_string(), text)
+    }
+
+    /// The model compiled into the binary.
+    ///
+    /// # Errors
+    /// [`Error::Model`] if the build embedded an invalid file.
+    pub fn embedded() -> Result<StanceModel> {
+        StanceModel::from_json("embedded model", EMBEDDED_MODEL)
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+///
+/// # Errors
+/// [`Error::Io`] naming `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".stance-tmp-")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(path, "create a temporary file next to", e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(path, "write", e))?;
+    // Keep the permissions of the file being replaced; a new file gets the
+    // usual read-for-all mode instead of the temporary file's owner-only one.
+    #[cfg(unix)]
+    {
+        let permissions = match std::fs::metadata(path) {
+            Ok(m) => m.permissions(),
+            Err(_) => default_permissions(),
+        };
+        tmp.as_file()
+            .set_permissions(permissions)
+            .map_err(|e| Error::io(path, "set permissions of", e))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io(path, "replace", e.error))?;
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn default_permissions() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
+/// Where a model was loaded from, and its content hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSource {
+    /// A path, or `embedded`.
+    pub origin: String,
+    /// First 16 hex digits of the BLAKE3 hash of the model file.
+    pub hash: String,
+}
+
+/// Finds and loads the model to use: `explicit` (`--model`), else the
+/// `STANCE_MODEL` environment variable, else `models/stance.json` under the
+/// current folder when it exists, else the embedded model.
+///
+/// # Errors
+/// As [`StanceModel::load`] for the chosen file.
+pub fn resolve_model(explicit: Option<&Path>) -> Result<(StanceModel, ModelSource)> {
+    let from_env = std::env::var_os("STANCE_MODEL")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let local = PathBuf::from("models/stance.json");
+    let chosen = explicit
+        .map(Path::to_path_buf)
+        .or(from_env)
+        .or_else(|| local.is_file().then_some(local));
+    match chosen {
+        Some(path) => {
+            let model = StanceModel::load(&path)?;
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, "read model", e))?;
+            Ok((
+                model,
+                ModelSource {
+                    origin: path.display().to_string(),
+                    hash: short_hash(&bytes),
+                },
+            ))
+        }
+        None => Ok((
+            StanceModel::embedded()?,
+            ModelSource {
+                origin: "embedded".into(),
+                hash: short_hash(EMBEDDED_MODEL.as_bytes()),
+            },
+        )),
+    }
+}
+
+/// The first 16 hex digits of the BLAKE3 hash of `bytes`.
+pub fn short_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex()[..16].to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    #[allow(dead_code)]
+    format: String,
+    #[allow(dead_code)]
+    format_version: u32,
+    labels: Vec<String>,
+    options: TrainOptions,
+    provenance: Provenance,
+    bias: Vec<f64>,
+    features: Vec<(String, f64, Vec<f64>)>,
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+}
+
+/// Writes the softmax of `scores` into `out` and returns the arg-max.
+fn softmax_into(scores: &[f64], out: &mut Vec<f64>) -> usize {
+    let mut best = 0;
+    for (i, s) in scores.iter().enumerate() {
+        if *s > scores[best] {
+            best = i;
+        }
+    }
+    let max = scores[best];
+    out.clear();
+    out.extend(scores.iter().map(|s| (s - max).exp()));
+    let sum: f64 = out.iter().sum();
+    out.iter_mut().for_each(|p| *p /= sum);
+    best
+}
+
+/// Row indices to train on: all rows, plus, when balancing, rows of rarer
+/// labels repeated in order until every label has as many as the largest.
+fn training_rows(targets: &[usize], k: usize, balance: bool) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..targets.len()).collect();
+    if !balance {
+        return rows;
+    }
+    let mut by_label: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (i, &t) in targets.iter().enumerate() {
+        by_label[t].push(i);
+    }
+    let largest = by_label.iter().map(Vec::len).max().unwrap_or(0);
+    for members in &by_label {
+        if members.is_empty() {
+            continue;
+        }
+        rows.extend(members.iter().cycle().take(largest - members.len()));
+    }
+    rows
+}
+
+type Linear = (Vec<f64>, Vec<f64>, f64);
+
+fn fit_logistic(
+    dataset: &Dataset<f64, usize, ndarray::Ix1>,
+    options: &TrainOptions,
+    k: usize,
+) -> Result<Linear> {
+    let mut alpha = options.alpha;
+    let mut last_error = String::new();
+    // L-BFGS's line search can fail on some data; stronger regularisation
+    // makes the problem better conditioned, so retry a few times.
+    for _ in 0..4 {
+        let fitted = MultiLogisticRegression::default()
+            .alpha(alpha)
+            .max_iterations(options.max_iterations)
+            .fit(dataset);
+        match fitted {
+            Ok(model) => {
+                let params = model.params();
+                let intercept = model.intercept();
+                let n_features = params.nrows();
+                let mut weights = vec![0.0; n_features * k];
+                let mut bias = vec![0.0; k];
+                for (col, &class) in model.classes().iter().enumerate() {
+                    bias[class] = intercept[col];
+                    for j in 0..n_features {
+                        weights[j * k + class] = params[[j, col]];
+                    }
+                }
+                return Ok((weights, bias, alpha));
+            }
+            Err(e) => {
+                last_error = e.to_string();
+                alpha *= 10.0;
+            }
+        }
+    }
+    Err(Error::Training(format!(
+        "logistic regression did not converge even with alpha {alpha}: {last_error}; try --classifier naive-bayes"
+    )))
+}
+
+fn fit_naive_bayes(
+    dataset: &Dataset<f64, usize, ndarray::Ix1>,
+    options: &TrainOptions,
+    k: usize,
+) -> Result<Linear> {
+    let model = MultinomialNb::params()
+        .alpha(options.alpha)
+        .fit(dataset)
+        .map_err(|e| Error::Training(format!("naive Bayes: {e}")))?;
+    // linfa keeps the per-class log probabilities private; its serde form exposes them.
+    let value = serde_json::to_value(&model)
+        .map_err(|e| Error::Training(format!("naive Bayes parameters: {e}")))?;
+    let n_features = dataset.records().ncols();
+    let mut weights = vec![0.0; n_features * k];
+    let mut bias = vec![0.0; k];
+    let classes = value
+        .get("class_info")
+        .and_then(|c| c.as_object())
+        .ok_or_else(|| Error::Training("naive Bayes parameters: no class_info".into()))?;
+    for (class, info) in classes {
+        let class: usize = class
+            .parse()
+            .map_err(|_| Error::Training(format!("naive Bayes parameters: class {class:?}")))?;
+        let prior = info.get("prior").and_then(|p| p.as_f64()).unwrap_or(0.0);
+        bias[class] = prior.ln();
+        let log_probs = info
+            .get("feature_log_prob")
+            .and_then(|f| f.get("data"))
+            .and_then(|d| d.as_array())
+            .ok_or_else(|| Error::Training("naive Bayes parameters: no feature_log_prob".into()))?;
+        for (j, lp) in log_probs.iter().enumerate().take(n_features) {
+            weights[j * k + class] = lp.as_f64().unwrap_or(f64::NEG_INFINITY);
+        }
+    }
+    Ok((weights, bias, options.alpha))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(text: &str, label: &str) -> LabeledSentence {
+        LabeledSentence {
+            text: text.into(),
+            label: label.into(),
+            article: None,
+            sentence: None,
+            source: None,
+            extra: Default::default(),
+        }
+    }
+
+    fn data() -> Vec<LabeledSentence> {
+        vec![
+            rec("the union state deepens integration", "pro"),
+            rec("brotherly unity with russia", "pro"),
+            rec("integration road maps signed", "pro"),
+            rec("we will never give up sovereignty", "sov"),
+            rec("independence is not up for discussion", "sov"),
+            rec("the talks were held on monday", "neu"),
+        ]
+    }
+
+    #[test]
+    fn training_twice_gives_identical_bytes() {
+        let a =
+            StanceModel::train(&data(), &TrainOptions::default(), Provenance::default()).unwrap();
+        let b =
+            StanceModel::train(&data(), &TrainOptions::default(), Provenance::default()).unwrap();
+        assert_eq!(a.to_json(), b.to_json());
+    }
+
+    #[test]
+    fn save_load_round_trip_predicts_identically() {
+        for classifier in [ClassifierKind::Logistic, ClassifierKind::NaiveBayes] {
+            let options = TrainOptions {
+                classifier,
+                ..TrainOptions::default()
+            };
+            let model = StanceModel::train(&data(), &options, Provenance::default()).unwrap();
+            let back = StanceModel::from_json("test", &model.to_json()).unwrap();
+            assert_eq!(back.to_json(), model.to_json());
+            for s in [
+                "never give up the union",
+                "talks on monday",
+                "unknown words only",
+            ] {
+                assert_eq!(back.predict(s), model.predict(s));
+            }
+        }
+    }
+
+    #[test]
+    fn one_label_is_refused() {
+        let one = vec![rec("a", "x"), rec("b", "x")];
+        let err =
+            StanceModel::train(&one, &TrainOptions::default(), Provenance::default()).unwrap_err();
+        assert!(err.to_string().contains("at least two labels"));
+    }
+
+    #[test]
+    fn balancing_repeats_rarer_labels() {
+        assert_eq!(
+            training_rows(&[0, 0, 0, 1], 2, true),
+            vec![0, 1, 2, 3, 3, 3]
+        );
+        assert_eq!(training_rows(&[0, 1], 2, false), vec![0, 1]);
+    }
+
+    #[test]
+    fn bad_model_files_say_what_is_wrong() {
+        let model =
+            StanceModel::train(&data(), &TrainOptions::default(), Provenance::default()).unwrap();
+        let good = model.to_json();
+        let cases = [
+            (good[..good.len() / 2].to_string(), "not a valid model file"),
+            ("[1, 2]".to_string(), "not a stance model"),
+            (
+                good.replace("\"format_version\": 1", "\"format_version\": 99"),
+                "newer",
+            ),
+            (good.replacen("]]", ", 1.0]]", 1), "weights for"),
+        ];
+        for (text, expected) in cases {
+            let err = StanceModel::from_json("m.json", &text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("m.json: ") && err.contains(expected),
+                "{err}"
+            );
+        }
+    }
+}
