@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 /// | `sublinear_tf` | `true` | term frequency `1 + ln(tf)` instead of `tf` |
 /// | `idf` | `true` | multiply by smooth IDF `ln((1 + n) / (1 + df)) + 1` |
 /// | `l2_norm` | `true` | scale each vector to unit length |
-/// | `min_df` | `1` | drop terms seen in fewer training sentences |
+/// | `min_df` | `2` | drop terms seen in fewer training sentences |
 /// | `max_features` | `20000` | keep at most this many terms (most frequent first) |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,7 +112,7 @@ impl Default for FeatureConfig {
             sublinear_tf: true,
             idf: true,
             l2_norm: true,
-            min_df: 1,
+            min_df: 2,
             max_features: 20000,
         }
     }
