@@ -55,7 +55,7 @@ impl Metrics {
     /// let m = stance::eval::Metrics::from_pairs(&[("a", "a"), ("a", "b"), ("b", "b")]);
     /// assert_eq!(m.n, 3);
     /// assert!((m.per_label["a"].recall - 0.5).abs() < 1e-12);
-    /// assert!((m.macro_f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-12);
+    /// assert!((m.macro_f1 - 2.0 / 3.0).abs() < 1e-12);
     /// ```
     pub fn from_pairs<S: AsRef<str>>(pairs: &[(S, S)]) -> Metrics {
         let mut labels: Vec<String> = pairs

@@ -199,7 +199,8 @@ impl Featurizer {
     ///
     /// ```
     /// use stance::features::{FeatureConfig, Featurizer};
-    /// let f = Featurizer::fit(FeatureConfig::default(), &["Minsk never agreed.", "Minsk agreed."])?;
+    /// let config = FeatureConfig { min_df: 1, ..FeatureConfig::default() };
+    /// let f = Featurizer::fit(config, &["Minsk never agreed.", "Minsk agreed."])?;
     /// assert!(f.vocabulary().contains(&"not_agreed".to_string()));
     /// let v = f.transform("Minsk agreed.");
     /// assert_eq!(v.indices.len(), 3); // "minsk", "agreed", "minsk agreed"

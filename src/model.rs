@@ -172,7 +172,9 @@ impl StanceModel {
     ///     extra: Default::default(),
     /// };
     /// let data = [rec("deeper union with Russia", "pro"), rec("keep our independence", "sov")];
-    /// let model = StanceModel::train(&data, &TrainOptions::default(), Default::default())?;
+    /// let mut options = TrainOptions::default();
+    /// options.features.min_df = 1; // two sentences: keep every term
+    /// let model = StanceModel::train(&data, &options, Default::default())?;
     /// let p = model.predict("a deeper union");
     /// assert_eq!(model.labels()[p.label], "pro");
     /// # Ok::<(), stance::Error>(())
