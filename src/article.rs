@@ -315,15 +315,27 @@ fn join_wrapped(lines: &[String]) -> String {
 }
 
 /// An article is hard-wrapped when at least three long lines (60+ characters)
-/// run on into another line of the same block, and most long lines do.
+/// run on into another line of the same block and most long lines do, or when
+/// a line of 40+ characters stops mid-sentence and the next line goes on in
+/// lower case ("... met the prime" / "minister for talks ...").
 fn is_hard_wrapped(blocks: &[Vec<String>]) -> bool {
     let mut running_on = 0usize;
     let mut long = 0usize;
     for block in blocks {
         for (i, line) in block.iter().enumerate() {
-            if line.chars().count() >= 60 {
+            let next = block.get(i + 1);
+            let chars = line.chars().count();
+            if chars >= 40
+                && !line.ends_with(['.', '!', '?', '…', '"', '”', ':'])
+                && next
+                    .and_then(|n| n.chars().next())
+                    .is_some_and(char::is_lowercase)
+            {
+                return true;
+            }
+            if chars >= 60 {
                 long += 1;
-                if i + 1 < block.len() {
+                if next.is_some() {
                     running_on += 1;
                 }
             }
