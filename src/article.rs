@@ -69,7 +69,8 @@ impl Article {
     /// reported through `warn` with the byte offset of the first bad byte.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read (missing, a directory, no permission).
+    /// [`Error::Io`] when the file cannot be read (missing, no permission), and
+    /// [`Error::Input`] for a directory or a binary file (one with a NUL byte).
     pub fn read(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Article> {
         if path.is_dir() {
             return Err(Error::Input {
@@ -78,6 +79,14 @@ impl Article {
             });
         }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+        if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+            return Err(Error::Input {
+                origin: path.display().to_string(),
+                message: format!(
+                    "looks like a binary file (NUL byte at byte {offset}); pass a plain-text article"
+                ),
+            });
+        }
         let text = decode_lossy(&bytes, &path.display().to_string(), warn);
         let name = path
             .file_name()

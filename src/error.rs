@@ -9,11 +9,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{path}: {action} failed: {source}")]
+    #[error("{path}: cannot {action}: {source}")]
     Io {
         /// The file or folder concerned.
         path: PathBuf,
-        /// What was being done ("read", "write", "rename", ...).
+        /// What could not be done ("read", "write", "replace", ...).
         action: &'static str,
         /// The operating system's error.
         #[source]

@@ -60,6 +60,19 @@ pub struct LabelsFile {
 /// # Errors
 /// [`Error::LabelsLine`] naming `origin` and the 1-based line of the first bad record.
 pub fn parse_labels(origin: &Path, text: &str) -> Result<Vec<LabeledSentence>> {
+    parse_labels_with(origin, text, &mut |e| Err(e))
+}
+
+/// Parses JSON Lines labels, handing every bad line's error to `on_error`:
+/// return `Ok(())` to skip the line (e.g. after a warning) or the error to stop.
+///
+/// # Errors
+/// Whatever `on_error` returns.
+pub fn parse_labels_with(
+    origin: &Path,
+    text: &str,
+    on_error: &mut dyn FnMut(Error) -> Result<()>,
+) -> Result<Vec<LabeledSentence>> {
     let mut records = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -70,19 +83,25 @@ pub fn parse_labels(origin: &Path, text: &str) -> Result<Vec<LabeledSentence>> {
             line: i + 1,
             message,
         };
-        let record: LabeledSentence = serde_json::from_str(line).map_err(|e| {
-            bad(format!(
-                "not a labeled sentence ({e}); each line must be a JSON object with \"text\" and \"label\""
-            ))
-        })?;
+        let record: LabeledSentence = match serde_json::from_str(line) {
+            Ok(r) => r,
+            Err(e) => {
+                on_error(bad(format!(
+                    "not a labeled sentence ({e}); each line must be a JSON object with \"text\" and \"label\""
+                )))?;
+                continue;
+            }
+        };
         if record.text.trim().is_empty() {
-            return Err(bad("empty \"text\"; remove the line or fill it in".into()));
+            on_error(bad("empty \"text\"; remove the line or fill it in".into()))?;
+            continue;
         }
         if record.label.trim().is_empty() || record.label.trim() != record.label {
-            return Err(bad(format!(
-                "label {:?} is empty or has surrounding spaces",
+            on_error(bad(format!(
+                "label {:?} is empty or has surrounding spaces; fix the label",
                 record.label
-            )));
+            )))?;
+            continue;
         }
         records.push(record);
     }
@@ -95,6 +114,24 @@ pub fn parse_labels(origin: &Path, text: &str) -> Result<Vec<LabeledSentence>> {
 /// [`Error::Io`] if it cannot be read, [`Error::LabelsLine`] for a bad line
 /// (invalid UTF-8 included).
 pub fn read_labels_file(path: &Path) -> Result<LabelsFile> {
+    read_labels_file_with(path, &mut |e| Err(e))
+}
+
+/// Reads one labels file, handing every bad line's error to `on_error` (see
+/// [`parse_labels_with`]).
+///
+/// # Errors
+/// [`Error::Io`] if it cannot be read; otherwise whatever `on_error` returns.
+pub fn read_labels_file_with(
+    path: &Path,
+    on_error: &mut dyn FnMut(Error) -> Result<()>,
+) -> Result<LabelsFile> {
+    if path.is_dir() {
+        return Err(Error::Input {
+            origin: path.display().to_string(),
+            message: "is a directory, not a labels file; pass a .jsonl file".into(),
+        });
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
@@ -114,7 +151,7 @@ pub fn read_labels_file(path: &Path) -> Result<LabelsFile> {
     Ok(LabelsFile {
         path: path.to_path_buf(),
         hash: blake3::hash(&bytes).to_hex().to_string(),
-        records: parse_labels(path, text)?,
+        records: parse_labels_with(path, text, on_error)?,
     })
 }
 

@@ -502,7 +502,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".stance-tmp-")
         .tempfile_in(&dir)
-        .map_err(|e| Error::io(path, "create a temporary file next to", e))?;
+        .map_err(|e| {
+            Error::io(
+                path,
+                "write (creating a temporary file in its folder failed)",
+                e,
+            )
+        })?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io(path, "write", e))?;
@@ -516,7 +522,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         };
         tmp.as_file()
             .set_permissions(permissions)
-            .map_err(|e| Error::io(path, "set permissions of", e))?;
+            .map_err(|e| Error::io(path, "set permissions", e))?;
     }
     tmp.persist(path)
         .map_err(|e| Error::io(path, "replace", e.error))?;

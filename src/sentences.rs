@@ -95,118 +95,108 @@ pub fn split_sentences(text: &str) -> Vec<Sentence> {
     sentences
 }
 
+/// The character starting at byte `i` of `s`, if any.
+fn char_at(s: &str, i: usize) -> Option<char> {
+    s.get(i..).and_then(|rest| rest.chars().next())
+}
+
 /// Byte ranges of the sentences of one line (untrimmed, covering the line).
+///
+/// Works on byte offsets without collecting the characters, so memory stays
+/// proportional to the number of sentences even for a line of many megabytes.
 fn split_line(line: &str) -> Vec<(usize, usize)> {
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
     let mut ranges = Vec::new();
     let mut start = 0usize;
     let mut i = 0usize;
-    while i < chars.len() {
-        let (_, c) = chars[i];
+    let len = line.len();
+    while let Some(c) = char_at(line, i) {
         if !TERMINATORS.contains(&c) {
-            i += 1;
+            i += c.len_utf8();
             continue;
         }
         let term_start = i;
-        while i < chars.len() && TERMINATORS.contains(&chars[i].1) {
-            i += 1;
+        while let Some(t) = char_at(line, i).filter(|t| TERMINATORS.contains(t)) {
+            i += t.len_utf8();
         }
         let term_end = i;
-        while i < chars.len() && CLOSERS.contains(&chars[i].1) {
-            i += 1;
+        while let Some(q) = char_at(line, i).filter(|q| CLOSERS.contains(q)) {
+            i += q.len_utf8();
         }
         let closed_by_quote = i > term_end;
         // Must be followed by white space (or the end of the line).
-        if i >= chars.len() {
+        match char_at(line, i) {
+            None => break,
+            Some(w) if !w.is_whitespace() => continue,
+            Some(_) => {}
+        }
+        let boundary = i;
+        let next = i + line[i..].len() - line[i..].trim_start().len();
+        if next >= len {
             break;
         }
-        if !chars[i].1.is_whitespace() {
-            continue;
-        }
-        let boundary = chars[i].0;
-        let mut j = i;
-        while j < chars.len() && chars[j].1.is_whitespace() {
-            j += 1;
-        }
-        if j >= chars.len() {
-            break;
-        }
-        if is_boundary(line, &chars, term_start, term_end, closed_by_quote, j) {
+        if is_boundary(line, term_start, term_end, closed_by_quote, next) {
             ranges.push((start, boundary));
-            start = chars[j].0;
+            start = next;
         }
-        i = j;
+        i = next;
     }
-    if start < line.len() {
-        ranges.push((start, line.len()));
+    if start < len {
+        ranges.push((start, len));
     }
     ranges
 }
 
-/// Decides whether the terminator run `chars[term_start..term_end]` ends a
-/// sentence, given that the next sentence would start at `chars[next]`.
+/// Decides whether the terminator run `line[term_start..term_end]` ends a
+/// sentence, given that the next sentence would start at byte `next`.
 fn is_boundary(
     line: &str,
-    chars: &[(usize, char)],
     term_start: usize,
     term_end: usize,
     closed_by_quote: bool,
     next: usize,
 ) -> bool {
-    let next_char = chars[next].1;
+    let rest = &line[next..];
+    let mut rest_chars = rest.chars();
+    let Some(next_char) = rest_chars.next() else {
+        return false;
+    };
     // A stray opening quote used as a closing one: `bodies. “, said Lukashenko`.
-    if QUOTES.contains(&next_char)
-        && chars
-            .get(next + 1)
-            .is_some_and(|&(_, c)| c == ',' || c == ';')
-    {
+    if QUOTES.contains(&next_char) && matches!(rest_chars.next(), Some(',' | ';')) {
         return false;
     }
     if next_char.is_lowercase() {
         return false;
     }
-    let next_word = word_at(line, chars, next);
-    let single_period = term_end - term_start == 1 && chars[term_start].1 == '.';
-    if single_period {
-        let word = word_before(line, chars, term_start);
-        let lower = word.to_lowercase();
-        let letters: Vec<char> = word.chars().collect();
+    let terminators = &line[term_start..term_end];
+    if terminators == "." {
+        let word = word_before(line, term_start);
+        let mut letters = word.chars();
         // Initials: "A. Lukashenko", "V. V. Putin".
-        if letters.len() == 1 && letters[0].is_uppercase() {
-            return false;
+        if let (Some(first), None) = (letters.next(), letters.next()) {
+            if first.is_uppercase() {
+                return false;
+            }
         }
-        if ABBREVIATIONS.contains(&lower.as_str()) {
+        if ABBREVIATIONS.contains(&word.to_lowercase().as_str()) {
             return false;
         }
         // Dotted acronyms ("U.S.", "U.K.") end a sentence only before a usual sentence opener.
         if word.contains('.') && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
-            return SENTENCE_STARTERS.contains(&next_word.as_str());
+            return SENTENCE_STARTERS.contains(&first_word(rest));
         }
     }
     // “Why?” he asked. / “Enough!” Lukashenko said.
-    let exclaims = chars[term_start..term_end]
-        .iter()
-        .any(|&(_, c)| c == '?' || c == '!');
-    if exclaims && closed_by_quote {
-        let following: Vec<String> = line[chars[next].0..]
-            .split_whitespace()
-            .take(5)
-            .map(|w| {
-                w.trim_matches(|c: char| !c.is_alphanumeric())
-                    .to_lowercase()
-            })
-            .collect();
-        let attribution = following
-            .iter()
-            .position(|w| SPEECH_VERBS.contains(&w.as_str()));
+    if closed_by_quote && terminators.contains(['?', '!']) {
+        let following: Vec<&str> = rest.split_whitespace().take(5).collect();
+        let attribution = following.iter().position(|w| {
+            let w = w
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase();
+            SPEECH_VERBS.contains(&w.as_str())
+        });
+        // Only if nothing before the verb ends a sentence itself.
         if let Some(pos) = attribution {
-            // Only if nothing before the verb ends a sentence itself.
-            let before: String = line[chars[next].0..]
-                .split_whitespace()
-                .take(pos)
-                .collect::<Vec<_>>()
-                .join(" ");
-            if !before.contains(TERMINATORS) {
+            if !following[..pos].iter().any(|w| w.contains(TERMINATORS)) {
                 return false;
             }
         }
@@ -214,30 +204,24 @@ fn is_boundary(
     true
 }
 
-/// The word (letters, digits and inner periods) that ends right before `chars[pos]`.
-fn word_before(line: &str, chars: &[(usize, char)], pos: usize) -> String {
-    let mut k = pos;
-    while k > 0 {
-        let c = chars[k - 1].1;
-        if c.is_alphanumeric() || c == '.' {
-            k -= 1;
-        } else {
-            break;
-        }
-    }
-    let from = chars.get(k).map_or(line.len(), |&(b, _)| b);
-    let to = chars.get(pos).map_or(line.len(), |&(b, _)| b);
-    line[from..to].trim_start_matches('.').to_string()
+/// The word (letters, digits and inner periods) that ends right before byte `pos`.
+fn word_before(line: &str, pos: usize) -> &str {
+    let head = &line[..pos];
+    let from = head
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphanumeric() || c == '.')
+        .last()
+        .map_or(pos, |(i, _)| i);
+    head[from..].trim_start_matches('.')
 }
 
-/// The word that starts at `chars[pos]`, without surrounding punctuation.
-fn word_at(line: &str, chars: &[(usize, char)], pos: usize) -> String {
-    line[chars[pos].0..]
-        .split_whitespace()
+/// The first word of `text`, without surrounding punctuation.
+fn first_word(text: &str) -> &str {
+    text.split_whitespace()
         .next()
         .unwrap_or("")
         .trim_matches(|c: char| !c.is_alphanumeric())
-        .to_string()
 }
 
 #[cfg(test)]

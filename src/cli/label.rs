@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
     pub explain: Option<usize>,
     /// Report `uncertain` when the top probability is below P (0..1).
-    #[arg(long, value_name = "P", value_parser = super::parse_probability)]
+    #[arg(long, value_name = "P", value_parser = super::parse_probability, allow_negative_numbers = true)]
     pub min_confidence: Option<f64>,
     /// Model file to use instead of the default.
     #[arg(long, value_name = "PATH")]

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::eval::{cross_validate, Folds};
 use crate::features::FeatureConfig;
-use crate::labels::{find_labels_files, read_labels_file, LabeledSentence};
+use crate::labels::{find_labels_files, read_labels_file_with, LabeledSentence};
 use crate::model::{
     short_hash, write_atomically, ClassifierKind, Provenance, SourceFile, StanceModel, TrainOptions,
 };
@@ -21,6 +21,9 @@ pub struct TrainFlags {
     /// Leave out sentences written by the team (`"source": "authored"`).
     #[arg(long)]
     pub no_authored: bool,
+    /// Skip malformed lines in labels files (with a warning) instead of stopping.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
     /// Classifier.
     #[arg(long, value_enum)]
     pub classifier: Option<ClassifierKind>,
@@ -124,7 +127,21 @@ impl TrainFlags {
         let mut records = Vec::new();
         let mut sources = Vec::new();
         for path in &paths {
-            let file = read_labels_file(path)?;
+            let skip = self.skip_bad_lines;
+            let file = read_labels_file_with(path, &mut |e| {
+                if skip {
+                    super::warn(format!("{e} (line skipped)"));
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| match e {
+                crate::Error::LabelsLine { .. } => {
+                    anyhow::anyhow!("{e} (or pass --skip-bad-lines to leave bad lines out)")
+                }
+                other => other.into(),
+            })?;
             let kept: Vec<LabeledSentence> = file
                 .records
                 .into_iter()
@@ -136,6 +153,29 @@ impl TrainFlags {
                 records: kept.len(),
             });
             records.extend(kept);
+        }
+        if records.is_empty() {
+            anyhow::bail!(
+                "no labeled sentences in {}; add some with `stance add` or pass other --labels files",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        // A label with very few sentences is often a typo of another one.
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &records {
+            *counts.entry(r.label.as_str()).or_insert(0) += 1;
+        }
+        for (label, n) in &counts {
+            if *n < 3 && counts.len() > 2 {
+                super::warn(format!(
+                    "label {label:?} has only {n} sentence(s); if it is a typo, fix it (labels: {})",
+                    counts.keys().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
         }
         Ok((records, sources))
     }
@@ -214,7 +254,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Ok(previous) = std::fs::read(&args.out) {
         if previous != json.as_bytes() {
             let prev = args.out.with_extension("prev.json");
-            write_atomically(&prev, &previous)?;
+            write_atomically(&prev, &previous).with_context(|| {
+                format!(
+                    "{}: not replaced, because the previous model could not be kept as {}",
+                    args.out.display(),
+                    prev.display()
+                )
+            })?;
         }
     }
     model.save(&args.out)?;
