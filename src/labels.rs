@@ -178,6 +178,12 @@ pub fn find_labels_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// One record as a JSON Lines line (without the newline).
+pub fn to_jsonl_line(record: &LabeledSentence) -> String {
+    // Serialising plain strings, numbers and JSON values cannot fail.
+    serde_json::to_string(record).unwrap_or_default()
+}
+
 /// The label set of some records: every distinct label, sorted.
 pub fn label_set<'a>(records: impl IntoIterator<Item = &'a LabeledSentence>) -> Vec<String> {
     let mut labels: Vec<String> = records.into_iter().map(|r| r.label.clone()).collect();

@@ -607,17 +607,30 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
-/// Writes the softmax of `scores` into `out` and returns the arg-max.
+/// Writes the softmax of `scores` into `out` and returns the arg-max (the
+/// first on ties). Overflowed scores still give probabilities: `+inf` takes
+/// all the mass, and `NaN` counts as `-inf`.
 fn softmax_into(scores: &[f64], out: &mut Vec<f64>) -> usize {
+    let score = |s: f64| if s.is_nan() { f64::NEG_INFINITY } else { s };
     let mut best = 0;
-    for (i, s) in scores.iter().enumerate() {
-        if *s > scores[best] {
+    for (i, &s) in scores.iter().enumerate() {
+        if score(s) > score(scores[best]) {
             best = i;
         }
     }
-    let max = scores[best];
+    let max = score(scores[best]);
     out.clear();
-    out.extend(scores.iter().map(|s| (s - max).exp()));
+    if max.is_finite() {
+        out.extend(scores.iter().map(|&s| (score(s) - max).exp()));
+    } else if max == f64::INFINITY {
+        out.extend(
+            scores
+                .iter()
+                .map(|&s| f64::from(u8::from(s == f64::INFINITY))),
+        );
+    } else {
+        out.extend(scores.iter().map(|_| 1.0));
+    }
     let sum: f64 = out.iter().sum();
     out.iter_mut().for_each(|p| *p /= sum);
     best
@@ -784,6 +797,17 @@ mod tests {
         let err =
             StanceModel::train(&one, &TrainOptions::default(), Provenance::default()).unwrap_err();
         assert!(err.to_string().contains("at least two labels"));
+    }
+
+    #[test]
+    fn softmax_survives_overflow() {
+        let mut out = Vec::new();
+        assert_eq!(softmax_into(&[1.0, f64::INFINITY, f64::NAN], &mut out), 1);
+        assert_eq!(out, [0.0, 1.0, 0.0]);
+        assert_eq!(softmax_into(&[f64::NEG_INFINITY; 2], &mut out), 0);
+        assert_eq!(out, [0.5, 0.5]);
+        softmax_into(&[0.0, 2f64.ln()], &mut out);
+        assert!((out[1] - 2.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

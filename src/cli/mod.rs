@@ -96,6 +96,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 use crate::error as stance_error;
 
+/// Prints an error about one item of a batch on stderr; the batch goes on.
+pub(crate) fn report(message: String) {
+    let _ = writeln!(std::io::stderr(), "stance: {message}");
+}
+
 /// Prints a warning on stderr.
 pub(crate) fn warn(message: String) {
     let _ = writeln!(std::io::stderr(), "stance: warning: {message}");

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             match Article::read(path, &mut super::warn) {
                 Ok(a) => a,
                 Err(e) => {
-                    super::warn(e.to_string());
+                    super::report(e.to_string());
                     failed = true;
                     continue;
                 }
