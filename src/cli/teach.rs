@@ -188,9 +188,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     writeln!(
         out,
-        "{} sentences to label from {} articles, least certain first ({already} already labeled); model {} ({}); answers go to {}",
+        "{} sentences to label from {} article{}, least certain first ({already} already labeled); model {} ({}); answers go to {}",
         queue.len(),
         articles.len(),
+        if articles.len() == 1 { "" } else { "s" },
         source.origin,
         source.hash,
         args.labels.display()
