@@ -69,8 +69,13 @@ pub struct Location {
 }
 
 impl fmt::Display for Location {
+    /// `FILE:LINE`, or just `FILE` for line 0 (the file as a whole).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.path.display(), self.line)
+        if self.line == 0 {
+            write!(f, "{}", self.path.display())
+        } else {
+            write!(f, "{}:{}", self.path.display(), self.line)
+        }
     }
 }
 
@@ -952,6 +957,34 @@ mod tests {
     }
 
     #[test]
+    fn check_finds_duplicates_conflicts_and_unknown_labels() {
+        let text = concat!(
+            "{\"text\":\"A b.\",\"label\":\"pos\"}\n",
+            "{\"text\":\"a  B.\",\"label\":\"pos\"}\n",
+            "{\"text\":\"C.\",\"label\":\"neg\"}\n",
+            "{\"text\":\"c.\",\"label\":\"odd\"}\n",
+            "{\"text\":\"C.\",\"label\":\"pos\",\"retracts\":9}\n",
+        );
+        let file = scan(Path::new("l.jsonl"), text.as_bytes());
+        let labels = ["neg".to_string(), "pos".to_string()];
+        let problems: Vec<String> = check_files(&[file], &labels)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].starts_with("l.jsonl:2: duplicate of l.jsonl:1"));
+        assert!(problems[1]
+            .starts_with("l.jsonl:4: conflicting labels: \"odd\" here, \"neg\" at l.jsonl:3"));
+        assert!(problems[2].starts_with("l.jsonl:4: label \"odd\" is not in"));
+        assert!(problems[3].starts_with("l.jsonl:5: withdraws line 9"));
+        let empty = check_files(&[scan(Path::new("e.jsonl"), b"")], &labels);
+        assert_eq!(
+            empty[0].to_string(),
+            "e.jsonl: no labeled sentences: the label set is empty"
+        );
+    }
+
+    #[test]
     fn a_complete_last_line_without_newline_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.jsonl");
@@ -972,6 +1005,31 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn scanning_any_bytes_accounts_for_every_line(bytes in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(b'\n'),
+                proptest::strategy::Just(b'{'),
+                proptest::strategy::Just(b'"'),
+                proptest::num::u8::ANY,
+            ],
+            0..200,
+        )) {
+            let scanned = scan(Path::new("f"), &bytes);
+            let lines = bytes
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .filter(|(_, l)| !l.is_empty() && !String::from_utf8_lossy(l).trim().is_empty())
+                .count();
+            proptest::prop_assert_eq!(scanned.records.len() + scanned.bad.len(), lines);
+            // Only the last line can be torn, and only without a final newline.
+            for bad in &scanned.bad {
+                if bad.torn {
+                    proptest::prop_assert!(!bytes.ends_with(b"\n"));
+                }
+            }
+        }
+
         #[test]
         fn normalising_is_idempotent_and_ignores_spacing(s in "\\PC{0,40}") {
             let once = normalize_text(&s);
