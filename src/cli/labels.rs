@@ -80,8 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         eprintln!(
-            "stance: {} problems in {} files ({records} records)",
+            "stance: {} problem{} in {} files ({records} records)",
             problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
             files.len()
         );
         return Ok(ExitCode::from(1));
