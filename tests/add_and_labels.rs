@@ -102,6 +102,14 @@ fn duplicates_and_conflicts_name_the_earlier_record() {
         .unwrap();
     assert!(row.contains(",pro-integration,,,cli,tester,"), "{row}");
     assert!(row.ends_with("seeds/added.jsonl"), "{row}");
+    // Training sees the corrected label once, not both records.
+    common::stance(dir.path())
+        .args(["train", "--no-cv", "--out", "m.json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("trained on 24 sentences"))
+        .stdout(predicate::str::is_match(r"neutral\s+5\n").unwrap())
+        .stdout(predicate::str::is_match(r"pro-integration\s+10\n").unwrap());
 }
 
 #[test]
