@@ -102,6 +102,16 @@ fn a_new_user_corrects_a_wrong_label_by_adding_it_and_retraining() {
             .unwrap(),
         );
     assert_eq!(label_of(dir.path()), "sovereignty-preserving");
+    // Retraining on the same labels changes nothing; the old model is
+    // cross-validated on the labels it was trained on.
+    common::stance(dir.path())
+        .args(["train", "--compare", "--no-cv", "--articles", "article.txt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "old model: 25 labeled sentences; leave-one-article-out on its own training labels",
+        ))
+        .stdout(predicate::str::contains("0 of 7 sentences change label"));
     // The labels files are intact and the new record carries its provenance.
     common::stance(dir.path())
         .args(["labels", "--check", "--model", "models/stance.json"])
