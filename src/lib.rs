@@ -27,7 +27,9 @@ pub mod eval;
 pub mod features;
 pub mod labels;
 pub mod model;
+pub mod retrain;
 pub mod sentences;
+pub mod store;
 
 pub use article::{Article, Sentence};
 pub use error::{Error, Result};

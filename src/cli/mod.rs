@@ -9,9 +9,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod add;
 mod eval;
 mod label;
+mod labels;
 mod split;
+mod teach;
 mod train;
 
 /// Label the Russia–Belarus integration/sovereignty stance of news sentences.
@@ -34,6 +37,12 @@ pub enum Command {
     Train(train::Args),
     /// Measure accuracy by grouped cross-validation or on a labeled file.
     Eval(eval::Args),
+    /// Add labeled sentences to a labels file (one by one or in bulk).
+    Add(add::Args),
+    /// Count, check or export the labels files.
+    Labels(labels::Args),
+    /// Label the sentences the model is least sure of, one at a time.
+    Teach(teach::Args),
 }
 
 /// Runs the command line and maps errors to exit codes.
@@ -70,6 +79,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Label(args) => label::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Add(args) => add::run(args),
+        Command::Labels(args) => labels::run(args),
+        Command::Teach(args) => teach::run(args),
     }
 }
 

@@ -7,10 +7,8 @@ use anyhow::Context;
 
 use crate::eval::{cross_validate, Folds};
 use crate::features::FeatureConfig;
-use crate::labels::{find_labels_files, read_labels_file_with, LabeledSentence};
-use crate::model::{
-    short_hash, write_atomically, ClassifierKind, Provenance, SourceFile, StanceModel, TrainOptions,
-};
+use crate::labels::{find_labels_files, LabeledSentence};
+use crate::model::{short_hash, ClassifierKind, Provenance, SourceFile, StanceModel, TrainOptions};
 
 /// Model and featurizer options shared by `train` and `eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -124,36 +122,31 @@ impl TrainFlags {
         if paths.is_empty() {
             anyhow::bail!("no labels files found (*.jsonl under seeds/); pass --labels FILE");
         }
-        let mut records = Vec::new();
-        let mut sources = Vec::new();
-        for path in &paths {
-            let skip = self.skip_bad_lines;
-            let file = read_labels_file_with(path, &mut |e| {
-                if skip {
-                    super::warn(format!("{e} (line skipped)"));
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| match e {
-                crate::Error::LabelsLine { .. } => {
-                    anyhow::anyhow!("{e} (or pass --skip-bad-lines to leave bad lines out)")
-                }
-                other => other.into(),
-            })?;
-            let kept: Vec<LabeledSentence> = file
-                .records
-                .into_iter()
-                .filter(|r| !(self.no_authored && r.is_authored()))
-                .collect();
-            sources.push(SourceFile {
+        // Corrections and withdrawals are resolved to the current label of
+        // each sentence; an incomplete last line is skipped with a warning.
+        let (resolved, files) =
+            crate::store::load_resolved(&paths, self.skip_bad_lines, &mut super::warn).map_err(
+                |e| match e {
+                    crate::Error::LabelsLine { .. } => {
+                        anyhow::anyhow!("{e} (or pass --skip-bad-lines to leave bad lines out)")
+                    }
+                    other => other.into(),
+                },
+            )?;
+        let kept: Vec<crate::store::StoredRecord> = resolved
+            .into_iter()
+            .filter(|s| !(self.no_authored && s.record.is_authored()))
+            .collect();
+        let sources = paths
+            .iter()
+            .zip(&files)
+            .map(|(path, file)| SourceFile {
                 path: path.display().to_string(),
-                blake3: file.hash,
-                records: kept.len(),
-            });
-            records.extend(kept);
-        }
+                blake3: file.hash.clone(),
+                records: kept.iter().filter(|s| s.at.path == *path).count(),
+            })
+            .collect();
+        let records: Vec<LabeledSentence> = kept.into_iter().map(|s| s.record).collect();
         if records.is_empty() {
             anyhow::bail!(
                 "no labeled sentences in {}; add some with `stance add` or pass other --labels files",
@@ -199,10 +192,34 @@ pub struct Args {
     /// Do not write; exit 1 if the model at --out differs from what training gives now.
     #[arg(long)]
     pub check: bool,
+    /// Also cross-validate the model being replaced and list the sentences
+    /// whose predicted label changes.
+    #[arg(long, conflicts_with_all = ["check", "undo"])]
+    pub compare: bool,
+    /// With --compare: list changes on the sentences of these articles
+    /// instead of the labeled sentences.
+    #[arg(long, value_name = "ARTICLE", num_args = 1.., requires = "compare")]
+    pub articles: Vec<PathBuf>,
+    /// Put the previous model (*.prev.json) back at --out instead of
+    /// training; the replaced model becomes the previous one.
+    #[arg(long, conflicts_with = "check")]
+    pub undo: bool,
 }
 
 /// Runs `stance train`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.undo {
+        crate::retrain::restore_previous(&args.out)?;
+        let bytes = std::fs::read(&args.out)
+            .with_context(|| format!("{}: cannot read the restored model", args.out.display()))?;
+        println!(
+            "restored {} ({}); the model it replaced is kept as {}",
+            args.out.display(),
+            short_hash(&bytes),
+            crate::retrain::previous_path(&args.out).display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let options = args.flags.options();
     options.check()?;
     let (records, sources) = args.flags.load()?;
@@ -246,28 +263,98 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(e) => println!("cross-validation skipped: {e}"),
         }
     }
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    if args.compare {
+        compare(&args, &model, &records)?;
     }
-    // Keep the previous model so a bad retrain can be undone.
-    if let Ok(previous) = std::fs::read(&args.out) {
-        if previous != json.as_bytes() {
-            let prev = args.out.with_extension("prev.json");
-            write_atomically(&prev, &previous).with_context(|| {
-                format!(
-                    "{}: not replaced, because the previous model could not be kept as {}",
-                    args.out.display(),
-                    prev.display()
-                )
-            })?;
-        }
-    }
-    model.save(&args.out)?;
+    // Keeps the previous model so a bad retrain can be undone (`--undo`).
+    crate::retrain::save_keeping_previous(&model, &args.out)
+        .with_context(|| format!("{}: the new model was not written", args.out.display()))?;
     println!(
         "wrote {} ({})",
         args.out.display(),
         short_hash(json.as_bytes())
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the replaced model's and the new model's cross-validated figures
+/// and the sentences whose predicted label changes.
+fn compare(args: &Args, new: &StanceModel, records: &[LabeledSentence]) -> anyhow::Result<()> {
+    let old = if args.out.is_file() {
+        StanceModel::load(&args.out)?
+    } else {
+        StanceModel::embedded()?
+    };
+    let now: Vec<(PathBuf, Vec<u8>)> = old
+        .provenance()
+        .labels_files
+        .iter()
+        .filter_map(|f| {
+            let p = PathBuf::from(&f.path);
+            std::fs::read(&p).ok().map(|b| (p, b))
+        })
+        .collect();
+    let (old_records, old_data) =
+        match crate::retrain::records_at(&old.provenance().labels_files, &now) {
+            Some(r) => (crate::retrain::records_of(&r), "its own training labels"),
+            None => (
+                records.to_vec(),
+                "today's labels (its labels files changed other than by appending)",
+            ),
+        };
+    let figures = |records: &[LabeledSentence], options: &crate::model::TrainOptions| {
+        cross_validate(records, options, Folds::LeaveOneArticleOut).map(|cv| {
+            format!(
+                "macro-F1 {:.3}, accuracy {:.3} ({} held-out sentences)",
+                cv.model.macro_f1, cv.model.accuracy, cv.model.n
+            )
+        })
+    };
+    println!(
+        "old model: {} labeled sentences; leave-one-article-out on {old_data}: {}",
+        old_records.len(),
+        figures(&old_records, old.options()).unwrap_or_else(|e| format!("not available ({e})"))
+    );
+    println!(
+        "new model: {} labeled sentences; leave-one-article-out: {}",
+        records.len(),
+        figures(records, new.options()).unwrap_or_else(|e| format!("not available ({e})"))
+    );
+    let mut texts: Vec<(String, Option<String>)> = Vec::new();
+    if args.articles.is_empty() {
+        texts.extend(
+            records
+                .iter()
+                .map(|r| (r.text.clone(), Some(r.label.clone()))),
+        );
+    } else {
+        for path in &args.articles {
+            let article = crate::Article::read(path, &mut super::warn)?;
+            texts.extend(article.sentences.into_iter().map(|s| (s.text, None)));
+        }
+    }
+    let changes = crate::retrain::changed_predictions(
+        &old,
+        new,
+        texts.iter().map(|(t, l)| (t.as_str(), l.as_deref())),
+    );
+    println!(
+        "{} of {} sentences change label{}",
+        changes.len(),
+        texts.len(),
+        if changes.is_empty() { "" } else { ":" }
+    );
+    for c in &changes {
+        let mark = match &c.truth {
+            Some(t) if *t == c.after.0 => "fixed  ",
+            Some(t) if *t == c.before.0 => "broken ",
+            Some(_) => "changed",
+            None => "changed",
+        };
+        println!(
+            "  {mark} {} {:.2} -> {} {:.2}  {}",
+            c.before.0, c.before.1, c.after.0, c.after.1, c.text
+        );
+    }
+    Ok(())
 }
