@@ -33,3 +33,4 @@ pub use article::{Article, Sentence};
 pub use error::{Error, Result};
 pub use model::StanceModel;
 pub use sentences::split_sentences;
+pub mod speakers;
