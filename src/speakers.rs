@@ -526,8 +526,8 @@ pub fn attribute(article: &Article) -> Vec<Voice> {
         .collect()
 }
 
-/// Whether each sentence starts a new paragraph.
-fn paragraph_starts(article: &Article) -> Vec<bool> {
+/// Whether each sentence of `article` starts a new paragraph.
+pub fn paragraph_starts(article: &Article) -> Vec<bool> {
     let chars: Vec<char> = article.text.chars().collect();
     let mut out = Vec::with_capacity(article.sentences.len());
     let mut previous_end = 0usize;

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod eval;
 mod label;
 mod split;
+mod summarize;
 mod train;
 
 /// Label the Russia–Belarus integration/sovereignty stance of news sentences.
@@ -34,6 +35,8 @@ pub enum Command {
     Train(train::Args),
     /// Measure accuracy by grouped cross-validation or on a labeled file.
     Eval(eval::Args),
+    /// Summarise the stance of articles: per article, per speaker, per group.
+    Summarize(summarize::Args),
 }
 
 /// Runs the command line and maps errors to exit codes.
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Label(args) => label::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Summarize(args) => summarize::run(args),
     }
 }
 
