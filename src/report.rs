@@ -177,7 +177,9 @@ pub fn render_table(report: &Report, width: Option<u16>) -> String {
     }
 
     let mut out = String::new();
-    let _ = writeln!(out, "{table}");
+    for line in table.to_string().lines() {
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
     let any_evidence = report
         .articles
         .iter()
