@@ -970,4 +970,18 @@ mod tests {
         );
         assert_eq!(got, [None, s("Jane Doe"), s("Jane Doe"), None]);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_gets_one_consistent_voice_per_sentence(
+            text in "[A-Za-z“”\"«» ,.:\n–-]{0,200}"
+        ) {
+            let article = Article::from_text("p.txt", &text);
+            let voices = attribute(&article);
+            proptest::prop_assert_eq!(voices.len(), article.sentences.len());
+            for v in voices {
+                proptest::prop_assert!(v.speaker.is_none() || v.quote);
+            }
+        }
+    }
 }

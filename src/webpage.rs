@@ -217,4 +217,15 @@ mod tests {
         assert_eq!(meta.url.as_deref(), Some("https://news.example/a"));
         assert_eq!(meta.date.as_deref(), Some("2021-11-04T10:00:00Z"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_markup_extracts_without_leftover_tags_from_dropped_elements(
+            body in "[a-z <>/=\"&;]{0,200}"
+        ) {
+            let page = format!("<html><body><script>secret()</script>{body}</body></html>");
+            let (_, text) = extract(&page);
+            proptest::prop_assert!(!text.contains("secret()"));
+        }
+    }
 }
