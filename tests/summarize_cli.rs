@@ -310,3 +310,32 @@ fn nothing_readable_is_an_error() {
                 .and(predicate::str::contains("no article could be summarised")),
         );
 }
+
+#[test]
+fn long_runs_are_silent_on_stderr_when_it_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..25 {
+        std::fs::write(
+            dir.path().join(format!("a{i:02}.txt")),
+            "The two cities agreed to share one ferry line across the bay.",
+        )
+        .unwrap();
+    }
+    stance()
+        .args(["summarize", "--model", MODEL, "--format", "csv"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr("")
+        .stdout(predicate::str::contains("a24.txt"));
+}
+
+#[test]
+fn stdin_can_be_given_once() {
+    stance()
+        .args(["summarize", "--model", MODEL, "-", "-"])
+        .write_stdin("The two cities agreed to share one ferry line across the bay.")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("only once"));
+}
