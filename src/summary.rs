@@ -286,7 +286,9 @@ pub fn stance_index(positive: usize, negative: usize) -> Option<f64> {
 
 /// A percentile bootstrap interval of the pooled stance index over `units`
 /// (each unit: its positive and negative count), resampling units with
-/// replacement. `None` when the index is undefined or `resamples` is 0.
+/// replacement. `None` when the index is undefined, there are fewer than
+/// two units (one article or sentence says nothing about its spread) or
+/// `resamples` is 0.
 ///
 /// ```
 /// let units = [(1, 0), (0, 1), (1, 0), (1, 0)];
@@ -301,7 +303,7 @@ pub fn bootstrap_interval(
 ) -> Option<[f64; 2]> {
     let (p, n) = units.iter().fold((0, 0), |(p, n), &(a, b)| (p + a, n + b));
     stance_index(p, n)?;
-    if resamples == 0 {
+    if resamples == 0 || units.len() < 2 {
         return None;
     }
     let mut rng = SplitMix64(seed);
