@@ -35,3 +35,8 @@ pub use article::{Article, Sentence};
 pub use error::{Error, Result};
 pub use model::StanceModel;
 pub use sentences::split_sentences;
+pub mod document;
+pub mod report;
+pub mod speakers;
+pub mod summary;
+pub mod webpage;

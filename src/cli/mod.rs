@@ -14,6 +14,7 @@ mod eval;
 mod label;
 mod labels;
 mod split;
+mod summarize;
 mod teach;
 mod train;
 
@@ -43,6 +44,8 @@ pub enum Command {
     Labels(labels::Args),
     /// Label the sentences the model is least sure of, one at a time.
     Teach(teach::Args),
+    /// Summarise the stance of articles: per article, per speaker, per group.
+    Summarize(summarize::Args),
 }
 
 /// Runs the command line and maps errors to exit codes.
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Add(args) => add::run(args),
         Command::Labels(args) => labels::run(args),
         Command::Teach(args) => teach::run(args),
+        Command::Summarize(args) => summarize::run(args),
     }
 }
 
