@@ -227,14 +227,34 @@ struct LexEntry {
 /// copy (`but:a`), and the two paths give identical vectors (tested).
 #[derive(Debug, Clone)]
 struct FastIndex {
-    /// Normalised word (before name folding) → what it becomes.
-    lexicon: FxHashMap<Box<str>, LexEntry>,
+    /// Normalised word (before name folding) of at most 15 bytes, packed
+    /// into an integer (see [`pack_short`]) → what it becomes. Keeping short
+    /// keys inline saves a pointer chase per word.
+    short_words: FxHashMap<u128, LexEntry>,
+    /// The same for longer words.
+    long_words: FxHashMap<Box<str>, LexEntry>,
     /// Word id → column of the unigram, or [`NONE`].
     unigram: Vec<u32>,
     /// Word id → column of its `but:` copy, or [`NONE`].
     contrast: Vec<u32>,
-    /// Word ids of an n-gram (2 to 4 words, padded with [`NONE`]) → column.
+    /// Word ids of a bigram, first in the high half → column.
+    bigrams: FxHashMap<u64, u32>,
+    /// Word ids of a longer n-gram (3 or 4 words, padded with [`NONE`]) → column.
     ngrams: FxHashMap<[u32; 4], u32>,
+}
+
+/// A word of at most 15 bytes as one integer: its bytes, then its length in
+/// the last byte, so different words never share a key.
+#[inline]
+fn pack_short(word: &str) -> Option<u128> {
+    let bytes = word.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(buf))
 }
 
 impl FastIndex {
@@ -257,6 +277,7 @@ impl FastIndex {
         let mut unigram: Vec<u32> = Vec::new();
         let mut contrast: Vec<u32> = Vec::new();
         let mut ngrams = FxHashMap::default();
+        let mut bigrams = FxHashMap::default();
         // Terms in column order; the borrowed words live as long as `vocabulary`.
         let mut words_of_terms: Vec<(u32, Vec<u32>, bool)> = Vec::new();
         for (column, term) in vocabulary.iter().enumerate() {
@@ -283,6 +304,9 @@ impl FastIndex {
             match (word_ids.as_slice(), is_contrast) {
                 ([id], true) => contrast[*id as usize] = column,
                 ([id], false) => unigram[*id as usize] = column,
+                ([a, b], _) => {
+                    bigrams.insert((u64::from(*a) << 32) | u64::from(*b), column);
+                }
                 (many, _) => {
                     let mut key = [NONE; 4];
                     key[..many.len()].copy_from_slice(many);
@@ -296,7 +320,8 @@ impl FastIndex {
         let mut raw: Vec<&str> = config.name_folding.keys().map(String::as_str).collect();
         raw.extend(NEGATORS.iter().chain(CONTRASTS));
         raw.extend(ids.keys().map(|w| w.strip_prefix("not_").unwrap_or(w)));
-        let mut lexicon = FxHashMap::default();
+        let mut short_words = FxHashMap::default();
+        let mut long_words = FxHashMap::default();
         let mut negated_form = String::new();
         for word in raw {
             let folded = config.name_folding.get(word).map_or(word, String::as_str);
@@ -309,12 +334,17 @@ impl FastIndex {
                 negator: is_negator(folded),
                 contrast: CONTRASTS.contains(&folded),
             };
-            lexicon.insert(Box::from(word), entry);
+            match pack_short(word) {
+                Some(key) => short_words.insert(key, entry),
+                None => long_words.insert(Box::from(word), entry),
+            };
         }
         Some(FastIndex {
-            lexicon,
+            short_words,
+            long_words,
             unigram,
             contrast,
+            bigrams,
             ngrams,
         })
     }
@@ -339,7 +369,11 @@ impl FastIndex {
             last_end = end;
             key.clear();
             push_normalised(key, &sentence[start..end], config.fold_numbers);
-            let entry = match self.lexicon.get(key.as_str()) {
+            let found = match pack_short(key) {
+                Some(packed) => self.short_words.get(&packed),
+                None => self.long_words.get(key.as_str()),
+            };
+            let entry = match found {
                 Some(e) => *e,
                 None => LexEntry {
                     plain: NONE,
@@ -367,6 +401,17 @@ impl FastIndex {
                         .map(|w| self.unigram[w.0 as usize])
                         .filter(|&c| c != NONE),
                 );
+                continue;
+            }
+            if n == 2 {
+                for pair in word_ids.windows(2) {
+                    let (a, b) = (pair[0].0, pair[1].0);
+                    if a != NONE && b != NONE {
+                        if let Some(&c) = self.bigrams.get(&((u64::from(a) << 32) | u64::from(b))) {
+                            counts.push(c);
+                        }
+                    }
+                }
                 continue;
             }
             for window in word_ids.windows(n) {
@@ -860,6 +905,19 @@ fn for_each_term(
 /// Appends the lower-cased word to `out`, with `’` as `'`, a possessive `'s`
 /// dropped, and numbers as `<num>` when `fold_numbers` is set.
 fn push_normalised(out: &mut String, word: &str, fold_numbers: bool) {
+    if word.is_ascii() {
+        // The common case, without the Unicode tables (same result).
+        if fold_numbers && word.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str("<num>");
+            return;
+        }
+        let start = out.len();
+        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        if out.len() - start > 2 && out.ends_with("'s") {
+            out.truncate(out.len() - 2);
+        }
+        return;
+    }
     if fold_numbers && word.chars().all(|c| c.is_numeric()) {
         out.push_str("<num>");
         return;

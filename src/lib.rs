@@ -28,6 +28,7 @@ pub mod features;
 pub mod labels;
 pub mod model;
 pub mod sentences;
+pub mod stream;
 
 pub use article::{Article, Sentence};
 pub use error::{Error, Result};
