@@ -107,7 +107,7 @@ impl<'a> Labeler<'a> {
             scratch: PredictScratch::default(),
             probabilities: Vec::new(),
             json_rows: Vec::new(),
-            label_json: model.labels().iter().map(|l| json_bytes(l)).collect(),
+            label_json: model.labels().iter().map(json_bytes).collect(),
             uncertain_json: json_bytes(UNCERTAIN),
             source_json: json_bytes(source),
         }
