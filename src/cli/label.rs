@@ -435,3 +435,45 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed4(p: f64) -> String {
+        let mut out = Vec::new();
+        write_fixed4(&mut out, p);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn fixed4_matches_the_formatter_on_ties_and_edges() {
+        for p in [
+            0.0,
+            1.0,
+            0.5,
+            0.03125,
+            0.00005,
+            0.99995,
+            0.12345,
+            1.0 / 3.0,
+            2e-300,
+        ] {
+            assert_eq!(fixed4(p), format!("{p:.4}"), "{p}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fixed4_matches_the_formatter(p in 0.0f64..=1.0) {
+            proptest::prop_assert_eq!(fixed4(p), format!("{p:.4}"));
+        }
+
+        #[test]
+        fn fixed4_matches_near_ties(k in 0u32..10_000, ulps in -4i64..=4) {
+            let tie = (f64::from(k) + 0.5) / 10_000.0;
+            let p = f64::from_bits((tie.to_bits() as i64 + ulps) as u64);
+            proptest::prop_assert_eq!(fixed4(p), format!("{p:.4}"));
+        }
+    }
+}
