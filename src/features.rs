@@ -912,7 +912,8 @@ fn push_normalised(out: &mut String, word: &str, fold_numbers: bool) {
             return;
         }
         let start = out.len();
-        out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        out.push_str(word);
+        out[start..].make_ascii_lowercase();
         if out.len() - start > 2 && out.ends_with("'s") {
             out.truncate(out.len() - 2);
         }

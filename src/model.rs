@@ -441,6 +441,13 @@ impl StanceModel {
             origin: origin.to_string(),
             message,
         };
+        // Fast path: one pass straight into the file's shape. Anything that
+        // does not fit goes through the checks below for a precise message.
+        if let Ok(file) = serde_json::from_str::<ModelFile>(text) {
+            if file.format == FORMAT_NAME && file.format_version == FORMAT_VERSION {
+                return Self::from_file(origin, file);
+            }
+        }
         let head: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             bad(format!(
                 "not a valid model file ({e}); retrain with `stance train` or restore the file"
@@ -469,6 +476,15 @@ impl StanceModel {
                 "model file has the wrong shape ({e}); retrain with `stance train`"
             ))
         })?;
+        Self::from_file(origin, file)
+    }
+
+    /// Checks a parsed model file and builds the model.
+    fn from_file(origin: &str, file: ModelFile) -> Result<StanceModel> {
+        let bad = |message: String| Error::Model {
+            origin: origin.to_string(),
+            message,
+        };
         let k = file.labels.len();
         if k < 2 || file.labels.windows(2).any(|w| w[0] >= w[1]) {
             return Err(bad(
@@ -641,9 +657,7 @@ pub fn short_hash(bytes: &[u8]) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModelFile {
-    #[allow(dead_code)]
     format: String,
-    #[allow(dead_code)]
     format_version: u32,
     labels: Vec<String>,
     options: TrainOptions,
