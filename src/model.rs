@@ -28,6 +28,10 @@ const FORMAT_NAME: &str = "stance-model";
 /// The model shipped with the binary (`models/stance.json` at build time).
 pub const EMBEDDED_MODEL: &str = include_str!("../models/stance.json");
 
+/// The largest dense training matrix [`StanceModel::train`] builds (8 GB):
+/// rows (after balancing) × features × 8 bytes.
+pub const MAX_DENSE_TRAINING_BYTES: u128 = 8_000_000_000;
+
 /// Which linfa classifier to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -205,6 +209,17 @@ impl StanceModel {
         let rows = training_rows(&targets, labels.len(), options.balance);
 
         let n_features = featurizer.len();
+        // linfa trains on a dense matrix: refuse sizes that cannot fit rather
+        // than let the allocation abort the process.
+        let dense_bytes = (rows.len() as u128) * (n_features as u128) * 8;
+        if dense_bytes > MAX_DENSE_TRAINING_BYTES {
+            return Err(Error::Training(format!(
+                "{} training rows × {n_features} features need a {:.1} GB dense matrix (limit {:.0} GB); lower --max-features or train on fewer sentences",
+                rows.len(),
+                dense_bytes as f64 / 1e9,
+                MAX_DENSE_TRAINING_BYTES as f64 / 1e9
+            )));
+        }
         let mut x = Array2::<f64>::zeros((rows.len(), n_features));
         let mut y = Array1::<usize>::zeros(rows.len());
         let mut scratch = Scratch::default();
