@@ -99,10 +99,14 @@ pub fn default_name_folding() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// The default token pattern: runs of letters and digits, with inner
+/// apostrophes followed by letters (`don't`, `Belarus’s`).
+pub const DEFAULT_TOKEN_PATTERN: &str = r"[\p{L}\p{N}]+(?:['’]\p{L}+)*";
+
 impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig {
-            token_pattern: r"[\p{L}\p{N}]+(?:['’]\p{L}+)*".to_string(),
+            token_pattern: DEFAULT_TOKEN_PATTERN.to_string(),
             word_ngrams: [1, 2],
             char_ngrams: None,
             fold_numbers: true,
@@ -181,7 +185,8 @@ pub struct Scratch {
     words: String,
     spans: Vec<(u32, u32, bool)>,
     key: String,
-    counts: Vec<(u32, f64)>,
+    counts: Vec<u32>,
+    word_ids: Vec<(u32, bool)>,
 }
 
 /// A fitted featurizer: configuration, vocabulary (sorted) and frozen IDF.
@@ -192,6 +197,376 @@ pub struct Featurizer {
     vocabulary: Vec<String>,
     idf: Vec<f64>,
     index: FxHashMap<String, u32>,
+    /// The allocation-free path, when the configuration allows it.
+    fast: Option<FastIndex>,
+}
+
+/// "No such word or column".
+const NONE: u32 = u32::MAX;
+
+/// What the fast path knows about one normalised word (before folding).
+#[derive(Debug, Clone, Copy)]
+struct LexEntry {
+    /// Id of the folded word, or [`NONE`] when no vocabulary term uses it.
+    plain: u32,
+    /// Id of `not_` + the folded word, or [`NONE`].
+    negated: u32,
+    /// Whether the folded word opens a negation scope.
+    negator: bool,
+    /// Whether the folded word opens a contrast clause.
+    contrast: bool,
+}
+
+/// The vocabulary re-indexed by word ids, so that a sentence costs one hash
+/// lookup per word and integer lookups per n-gram instead of building and
+/// hashing every n-gram string.
+///
+/// Used only for the default token pattern without character n-grams, where
+/// a word can contain neither a space nor a colon; then every vocabulary
+/// term parses unambiguously as an n-gram of words (`a b`) or a contrast
+/// copy (`but:a`), and the two paths give identical vectors (tested).
+#[derive(Debug, Clone)]
+struct FastIndex {
+    /// Normalised word (before name folding) of at most 15 bytes, packed
+    /// into an integer (see [`pack_short`]) → what it becomes. Keeping short
+    /// keys inline saves a pointer chase per word.
+    short_words: FxHashMap<u128, LexEntry>,
+    /// The same for longer words.
+    long_words: FxHashMap<Box<str>, LexEntry>,
+    /// Word id → column of the unigram, or [`NONE`].
+    unigram: Vec<u32>,
+    /// Word id → column of its `but:` copy, or [`NONE`].
+    contrast: Vec<u32>,
+    /// Word ids of a bigram, first in the high half → column.
+    bigrams: FxHashMap<u64, u32>,
+    /// Word ids of a longer n-gram (3 or 4 words, padded with [`NONE`]) → column.
+    ngrams: FxHashMap<[u32; 4], u32>,
+}
+
+/// A word of at most 15 bytes as one integer: its bytes, then its length in
+/// the last byte, so different words never share a key.
+#[inline]
+fn pack_short(word: &str) -> Option<u128> {
+    let bytes = word.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+impl FastIndex {
+    /// Builds the index, or `None` when the configuration needs the general path.
+    fn build(config: &FeatureConfig, vocabulary: &[String]) -> Option<FastIndex> {
+        fn id_of<'v>(w: &'v str, ids: &mut FxHashMap<&'v str, u32>) -> u32 {
+            let next = ids.len() as u32;
+            *ids.entry(w).or_insert(next)
+        }
+        let separator_free = |w: &str| !w.is_empty() && !w.contains([' ', ':']);
+        if config.token_pattern != DEFAULT_TOKEN_PATTERN
+            || config.char_ngrams.is_some()
+            || config.word_ngrams[1] > 4
+            || !config.name_folding.values().all(|v| separator_free(v))
+        {
+            return None;
+        }
+        token_classes()?;
+        let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut unigram: Vec<u32> = Vec::new();
+        let mut contrast: Vec<u32> = Vec::new();
+        let mut ngrams = FxHashMap::default();
+        let mut bigrams = FxHashMap::default();
+        // Terms in column order; the borrowed words live as long as `vocabulary`.
+        let mut words_of_terms: Vec<(u32, Vec<u32>, bool)> = Vec::new();
+        for (column, term) in vocabulary.iter().enumerate() {
+            if term.starts_with("c:") {
+                continue; // character n-grams: not configured here
+            }
+            if let Some(word) = term.strip_prefix("but:") {
+                if separator_free(word) {
+                    let id = id_of(word, &mut ids);
+                    words_of_terms.push((column as u32, vec![id], true));
+                }
+                continue;
+            }
+            let parts: Vec<&str> = term.split(' ').collect();
+            if parts.len() > 4 || !parts.iter().all(|p| separator_free(p)) {
+                continue;
+            }
+            let word_ids = parts.iter().map(|p| id_of(p, &mut ids)).collect();
+            words_of_terms.push((column as u32, word_ids, false));
+        }
+        unigram.resize(ids.len(), NONE);
+        contrast.resize(ids.len(), NONE);
+        for (column, word_ids, is_contrast) in words_of_terms {
+            match (word_ids.as_slice(), is_contrast) {
+                ([id], true) => contrast[*id as usize] = column,
+                ([id], false) => unigram[*id as usize] = column,
+                ([a, b], _) => {
+                    bigrams.insert((u64::from(*a) << 32) | u64::from(*b), column);
+                }
+                (many, _) => {
+                    let mut key = [NONE; 4];
+                    key[..many.len()].copy_from_slice(many);
+                    ngrams.insert(key, column);
+                }
+            }
+        }
+        // Every normalised word whose entry is not the default one: name
+        // folding sources, negation and contrast words, and the (unmarked)
+        // words of the vocabulary.
+        let mut raw: Vec<&str> = config.name_folding.keys().map(String::as_str).collect();
+        raw.extend(NEGATORS.iter().chain(CONTRASTS));
+        raw.extend(ids.keys().map(|w| w.strip_prefix("not_").unwrap_or(w)));
+        let mut short_words = FxHashMap::default();
+        let mut long_words = FxHashMap::default();
+        let mut negated_form = String::new();
+        for word in raw {
+            let folded = config.name_folding.get(word).map_or(word, String::as_str);
+            negated_form.clear();
+            negated_form.push_str("not_");
+            negated_form.push_str(folded);
+            let entry = LexEntry {
+                plain: ids.get(folded).copied().unwrap_or(NONE),
+                negated: ids.get(negated_form.as_str()).copied().unwrap_or(NONE),
+                negator: is_negator(folded),
+                contrast: CONTRASTS.contains(&folded),
+            };
+            match pack_short(word) {
+                Some(key) => short_words.insert(key, entry),
+                None => long_words.insert(Box::from(word), entry),
+            };
+        }
+        Some(FastIndex {
+            short_words,
+            long_words,
+            unigram,
+            contrast,
+            bigrams,
+            ngrams,
+        })
+    }
+
+    /// Pushes the column of every vocabulary term of `sentence` onto `counts`.
+    fn columns(
+        &self,
+        config: &FeatureConfig,
+        sentence: &str,
+        key: &mut String,
+        word_ids: &mut Vec<(u32, bool)>,
+        counts: &mut Vec<u32>,
+    ) {
+        word_ids.clear();
+        let mut last_end = 0usize;
+        let mut negated = false;
+        let mut contrast = false;
+        scan_default_tokens(sentence, |start, end| {
+            if has_clause_punctuation(&sentence[last_end..start]) {
+                negated = false;
+            }
+            last_end = end;
+            key.clear();
+            push_normalised(key, &sentence[start..end], config.fold_numbers);
+            let found = match pack_short(key) {
+                Some(packed) => self.short_words.get(&packed),
+                None => self.long_words.get(key.as_str()),
+            };
+            let entry = match found {
+                Some(e) => *e,
+                None => LexEntry {
+                    plain: NONE,
+                    negated: NONE,
+                    negator: key.ends_with("n't"),
+                    contrast: false,
+                },
+            };
+            let id = if config.negation && negated && !entry.negator {
+                entry.negated
+            } else {
+                entry.plain
+            };
+            word_ids.push((id, contrast));
+            negated |= entry.negator;
+            contrast |= entry.contrast;
+        });
+        let [lo, hi] = config.word_ngrams;
+        for n in lo..=hi.min(word_ids.len()) {
+            if n == 1 {
+                counts.extend(
+                    word_ids
+                        .iter()
+                        .filter(|w| w.0 != NONE)
+                        .map(|w| self.unigram[w.0 as usize])
+                        .filter(|&c| c != NONE),
+                );
+                continue;
+            }
+            if n == 2 {
+                for pair in word_ids.windows(2) {
+                    let (a, b) = (pair[0].0, pair[1].0);
+                    if a != NONE && b != NONE {
+                        if let Some(&c) = self.bigrams.get(&((u64::from(a) << 32) | u64::from(b))) {
+                            counts.push(c);
+                        }
+                    }
+                }
+                continue;
+            }
+            for window in word_ids.windows(n) {
+                if window.iter().any(|w| w.0 == NONE) {
+                    continue;
+                }
+                let mut k = [NONE; 4];
+                for (slot, w) in k.iter_mut().zip(window) {
+                    *slot = w.0;
+                }
+                if let Some(&c) = self.ngrams.get(&k) {
+                    counts.push(c);
+                }
+            }
+        }
+        if config.contrast {
+            counts.extend(
+                word_ids
+                    .iter()
+                    .filter(|w| w.1 && w.0 != NONE)
+                    .map(|w| self.contrast[w.0 as usize])
+                    .filter(|&c| c != NONE),
+            );
+        }
+    }
+}
+
+/// Whether a gap between words ends a negation scope.
+fn has_clause_punctuation(gap: &str) -> bool {
+    gap.contains([
+        '.', ',', ';', ':', '!', '?', '(', ')', '"', '“', '”', '—', '–',
+    ])
+}
+
+/// Whether a (folded) word opens a negation scope.
+fn is_negator(word: &str) -> bool {
+    NEGATORS.contains(&word) || word.ends_with("n't")
+}
+
+/// Unicode ranges of `\p{L}` and of `[\p{L}\p{N}]`, taken from the regex
+/// crate's own tables so the scanner classifies exactly as the regex does.
+struct TokenClasses {
+    letters: Vec<(char, char)>,
+    word: Vec<(char, char)>,
+}
+
+fn token_classes() -> Option<&'static TokenClasses> {
+    static CLASSES: std::sync::OnceLock<Option<TokenClasses>> = std::sync::OnceLock::new();
+    CLASSES
+        .get_or_init(|| {
+            let ranges = |pattern: &str| -> Option<Vec<(char, char)>> {
+                let hir = regex_syntax::parse(pattern).ok()?;
+                match hir.kind() {
+                    regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(c)) => {
+                        Some(c.ranges().iter().map(|r| (r.start(), r.end())).collect())
+                    }
+                    _ => None,
+                }
+            };
+            Some(TokenClasses {
+                letters: ranges(r"\p{L}")?,
+                word: ranges(r"[\p{L}\p{N}]")?,
+            })
+        })
+        .as_ref()
+}
+
+fn in_ranges(ranges: &[(char, char)], c: char) -> bool {
+    ranges
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// The character at byte `i` and its length in bytes.
+#[inline]
+fn char_at(s: &str, i: usize) -> (char, usize) {
+    let b = s.as_bytes()[i];
+    if b < 0x80 {
+        return (b as char, 1);
+    }
+    let c = s[i..].chars().next().unwrap_or('\0');
+    (c, c.len_utf8())
+}
+
+/// Calls `f(start, end)` for every match of [`DEFAULT_TOKEN_PATTERN`] in
+/// `s`, exactly as `Regex::find_iter` would, without the regex engine.
+///
+/// The pattern is `[\p{L}\p{N}]+(?:['’]\p{L}+)*`: a match starts at the
+/// first letter or digit, takes the whole run of letters and digits, then
+/// as many groups of an apostrophe followed by a run of letters as follow.
+/// Greedy leftmost-first matching never backtracks into a shorter run here,
+/// because a longer run can only be followed by what a shorter one could.
+fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize)) {
+    let Some(classes) = token_classes() else {
+        return;
+    };
+    let is_letter = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_alphabetic()
+        } else {
+            in_ranges(&classes.letters, c)
+        }
+    };
+    let is_word = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            in_ranges(&classes.word, c)
+        }
+    };
+    let len = s.len();
+    let mut i = 0;
+    while i < len {
+        let (c, w) = char_at(s, i);
+        if !is_word(c) {
+            i += w;
+            continue;
+        }
+        let start = i;
+        i += w;
+        while i < len {
+            let (c, w) = char_at(s, i);
+            if !is_word(c) {
+                break;
+            }
+            i += w;
+        }
+        while i < len {
+            let (c, w) = char_at(s, i);
+            if (c != '\'' && c != '’') || i + w >= len {
+                break;
+            }
+            let (next, nw) = char_at(s, i + w);
+            if !is_letter(next) {
+                break;
+            }
+            i += w + nw;
+            while i < len {
+                let (c, w) = char_at(s, i);
+                if !is_letter(c) {
+                    break;
+                }
+                i += w;
+            }
+        }
+        f(start, i);
+    }
 }
 
 impl Featurizer {
@@ -299,12 +674,14 @@ impl Featurizer {
             .enumerate()
             .map(|(i, t)| (t.clone(), i as u32))
             .collect();
+        let fast = FastIndex::build(&config, &vocabulary);
         Featurizer {
             config,
             pattern,
             vocabulary,
             idf,
             index,
+            fast,
         }
     }
 
@@ -350,29 +727,56 @@ impl Featurizer {
         out
     }
 
+    /// Whether this featurizer uses the allocation-free fast path (default
+    /// token pattern, no character n-grams). Both paths give identical vectors.
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
+    }
+
     /// The TF-IDF vector of one sentence, reusing buffers.
     pub fn transform_into(&self, sentence: &str, scratch: &mut Scratch, out: &mut SparseVector) {
+        self.transform_with(sentence, scratch, out, true);
+    }
+
+    fn transform_with(
+        &self,
+        sentence: &str,
+        scratch: &mut Scratch,
+        out: &mut SparseVector,
+        allow_fast: bool,
+    ) {
         out.indices.clear();
         out.values.clear();
         let mut counts = std::mem::take(&mut scratch.counts);
         counts.clear();
-        let index = &self.index;
-        for_each_term(&self.config, &self.pattern, sentence, scratch, |t| {
-            if let Some(&i) = index.get(t) {
-                counts.push((i, 1.0));
+        match self.fast.as_ref().filter(|_| allow_fast) {
+            Some(fast) => fast.columns(
+                &self.config,
+                sentence,
+                &mut scratch.key,
+                &mut scratch.word_ids,
+                &mut counts,
+            ),
+            None => {
+                let index = &self.index;
+                for_each_term(&self.config, &self.pattern, sentence, scratch, |t| {
+                    if let Some(&i) = index.get(t) {
+                        counts.push(i);
+                    }
+                });
             }
-        });
-        counts.sort_unstable_by_key(|&(i, _)| i);
+        }
+        counts.sort_unstable();
         let mut norm = 0.0;
         let mut k = 0;
         while k < counts.len() {
-            let i = counts[k].0;
+            let i = counts[k];
             let mut tf = 0.0;
-            while k < counts.len() && counts[k].0 == i {
-                tf += counts[k].1;
+            while k < counts.len() && counts[k] == i {
+                tf += 1.0;
                 k += 1;
             }
-            let tf = if self.config.sublinear_tf {
+            let tf = if self.config.sublinear_tf && tf != 1.0 {
                 1.0 + f64::ln(tf)
             } else {
                 tf
@@ -411,9 +815,7 @@ fn for_each_term(
     for m in pattern.find_iter(sentence) {
         let gap = &sentence[last_end..m.start()];
         last_end = m.end();
-        if gap.contains([
-            '.', ',', ';', ':', '!', '?', '(', ')', '"', '“', '”', '—', '–',
-        ]) {
+        if has_clause_punctuation(gap) {
             negated = false;
         }
         let start = words.len();
@@ -425,7 +827,7 @@ fn for_each_term(
             word_end = words.len();
         }
         let word = &words[start..word_end];
-        let is_negator = NEGATORS.contains(&word) || word.ends_with("n't");
+        let is_negator = is_negator(word);
         let is_contrast = CONTRASTS.contains(&word);
         if config.negation && negated && !is_negator {
             words.insert_str(start, "not_");
@@ -503,6 +905,20 @@ fn for_each_term(
 /// Appends the lower-cased word to `out`, with `’` as `'`, a possessive `'s`
 /// dropped, and numbers as `<num>` when `fold_numbers` is set.
 fn push_normalised(out: &mut String, word: &str, fold_numbers: bool) {
+    if word.is_ascii() {
+        // The common case, without the Unicode tables (same result).
+        if fold_numbers && word.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str("<num>");
+            return;
+        }
+        let start = out.len();
+        out.push_str(word);
+        out[start..].make_ascii_lowercase();
+        if out.len() - start > 2 && out.ends_with("'s") {
+            out.truncate(out.len() - 2);
+        }
+        return;
+    }
     if fold_numbers && word.chars().all(|c| c.is_numeric()) {
         out.push_str("<num>");
         return;
@@ -525,6 +941,7 @@ fn push_normalised(out: &mut String, word: &str, fold_numbers: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn terms(config: FeatureConfig, s: &str) -> Vec<String> {
         let pattern = config.check().unwrap();
@@ -597,5 +1014,167 @@ mod tests {
             ..FeatureConfig::default()
         };
         assert!(bad.check().is_err());
+    }
+
+    /// Every sentence of the seed labels and the authored training sentences.
+    fn seed_sentences() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let files = crate::labels::find_labels_files(&root).unwrap();
+        assert!(!files.is_empty());
+        files
+            .iter()
+            .flat_map(|f| crate::labels::read_labels_file(f).unwrap().records)
+            .map(|r| r.text)
+            .collect()
+    }
+
+    fn regex_spans(s: &str) -> Vec<(usize, usize)> {
+        let pattern = Regex::new(DEFAULT_TOKEN_PATTERN).unwrap();
+        pattern.find_iter(s).map(|m| (m.start(), m.end())).collect()
+    }
+
+    fn scanner_spans(s: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        scan_default_tokens(s, |a, b| out.push((a, b)));
+        out
+    }
+
+    fn generic_vector(f: &Featurizer, s: &str) -> SparseVector {
+        let mut out = SparseVector::default();
+        f.transform_with(s, &mut Scratch::default(), &mut out, false);
+        out
+    }
+
+    /// Pieces that exercise every branch of the scanner and the word rules:
+    /// other scripts' letters and digits (`\p{Lo}`, `\p{Lt}`, `\p{Lm}`,
+    /// `\p{Nd}`, `\p{Nl}`, `\p{No}`), combining marks (not letters),
+    /// both apostrophes, clause punctuation, negators, contrasts and folded names.
+    fn pieces() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "a",
+            "Z",
+            "q",
+            "0",
+            "7",
+            " ",
+            " ",
+            "  ",
+            "'",
+            "’",
+            "''",
+            ",",
+            ".",
+            "“",
+            "”",
+            "—",
+            "–",
+            "-",
+            "_",
+            ":",
+            "(",
+            "é",
+            "Ж",
+            "ж",
+            "\u{663}",
+            "\u{216B}",
+            "\u{BD}",
+            "\u{301}",
+            "\u{1C5}",
+            "\u{2B0}",
+            "\u{4E2D}",
+            "\u{A0}",
+            "\t",
+            "n't",
+            "not",
+            "never",
+            "but",
+            "However",
+            "no",
+            "Lukashenka",
+            "programme's",
+            "union",
+            "state",
+            "Russia",
+            "2024",
+            "don’t",
+            "s",
+        ]);
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    #[test]
+    fn scanner_matches_the_regex_on_seed_sentences() {
+        for s in seed_sentences() {
+            assert_eq!(scanner_spans(&s), regex_spans(&s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn fast_path_gives_identical_vectors_on_seed_sentences() {
+        let sentences = seed_sentences();
+        for config in [
+            FeatureConfig::default(),
+            FeatureConfig {
+                min_df: 1,
+                word_ngrams: [1, 3],
+                ..FeatureConfig::default()
+            },
+            FeatureConfig {
+                negation: false,
+                contrast: false,
+                fold_numbers: false,
+                word_ngrams: [2, 2],
+                ..FeatureConfig::default()
+            },
+        ] {
+            let f = Featurizer::fit(config, &sentences).unwrap();
+            assert!(f.has_fast_path());
+            for s in &sentences {
+                assert_eq!(f.transform(s), generic_vector(&f, s), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_patterns_and_char_ngrams_use_the_general_path() {
+        let custom = FeatureConfig {
+            token_pattern: r"\w+".into(),
+            min_df: 1,
+            ..FeatureConfig::default()
+        };
+        assert!(!Featurizer::fit(custom, &["a b"]).unwrap().has_fast_path());
+        let chars = FeatureConfig {
+            char_ngrams: Some([2, 3]),
+            min_df: 1,
+            ..FeatureConfig::default()
+        };
+        assert!(!Featurizer::fit(chars, &["a b"]).unwrap().has_fast_path());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn scanner_matches_the_regex_on_any_text(s in pieces()) {
+            proptest::prop_assert_eq!(scanner_spans(&s), regex_spans(&s));
+        }
+
+        #[test]
+        fn scanner_matches_the_regex_on_arbitrary_unicode(s in "\\PC{0,60}") {
+            proptest::prop_assert_eq!(scanner_spans(&s), regex_spans(&s));
+        }
+
+        #[test]
+        fn fast_path_matches_the_general_path(
+            train in prop::collection::vec(pieces(), 1..12),
+            s in pieces(),
+        ) {
+            let config = FeatureConfig { min_df: 1, word_ngrams: [1, 3], ..FeatureConfig::default() };
+            if let Ok(f) = Featurizer::fit(config, &train) {
+                for t in train.iter().chain([&s]) {
+                    proptest::prop_assert_eq!(f.transform(t), generic_vector(&f, t));
+                }
+            }
+        }
     }
 }

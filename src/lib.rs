@@ -30,6 +30,7 @@ pub mod model;
 pub mod retrain;
 pub mod sentences;
 pub mod store;
+pub mod stream;
 
 pub use article::{Article, Sentence};
 pub use error::{Error, Result};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use linfa::prelude::*;
 use linfa_bayes::MultinomialNb;
-use linfa_logistic::MultiLogisticRegression;
+use linfa_logistic::{MultiFittedLogisticRegression, MultiLogisticRegression};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,10 @@ const FORMAT_NAME: &str = "stance-model";
 
 /// The model shipped with the binary (`models/stance.json` at build time).
 pub const EMBEDDED_MODEL: &str = include_str!("../models/stance.json");
+
+/// The largest dense training matrix [`StanceModel::train`] builds (8 GB):
+/// rows (after balancing) × features × 8 bytes.
+pub const MAX_DENSE_TRAINING_BYTES: u128 = 8_000_000_000;
 
 /// Which linfa classifier to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -205,6 +209,17 @@ impl StanceModel {
         let rows = training_rows(&targets, labels.len(), options.balance);
 
         let n_features = featurizer.len();
+        // linfa trains on a dense matrix: refuse sizes that cannot fit rather
+        // than let the allocation abort the process.
+        let dense_bytes = (rows.len() as u128) * (n_features as u128) * 8;
+        if dense_bytes > MAX_DENSE_TRAINING_BYTES {
+            return Err(Error::Training(format!(
+                "{} training rows × {n_features} features need a {:.1} GB dense matrix (limit {:.0} GB); lower --max-features or train on fewer sentences",
+                rows.len(),
+                dense_bytes as f64 / 1e9,
+                MAX_DENSE_TRAINING_BYTES as f64 / 1e9
+            )));
+        }
         let mut x = Array2::<f64>::zeros((rows.len(), n_features));
         let mut y = Array1::<usize>::zeros(rows.len());
         let mut scratch = Scratch::default();
@@ -238,6 +253,61 @@ impl StanceModel {
             bias,
             provenance,
         })
+    }
+
+    /// A model from a featurizer and a linfa logistic regression fitted on
+    /// its features ([`dense_features`]) with targets that index `labels`.
+    /// `stance train` builds its models this way; tests use it to compare the
+    /// sparse prediction path with linfa's own `predict_probabilities`.
+    ///
+    /// # Errors
+    /// [`Error::Training`] if the parameters do not fit the featurizer or labels.
+    pub fn from_linfa_logistic(
+        labels: Vec<String>,
+        options: TrainOptions,
+        featurizer: Featurizer,
+        fitted: &MultiFittedLogisticRegression<f64, usize>,
+    ) -> Result<StanceModel> {
+        let k = labels.len();
+        if fitted.params().nrows() != featurizer.len() || fitted.classes().iter().any(|&c| c >= k) {
+            return Err(Error::Training(
+                "linfa parameters do not match the featurizer or labels".into(),
+            ));
+        }
+        let (weights, bias) = logistic_linear(fitted, k);
+        Ok(Self::assemble(labels, options, featurizer, weights, bias))
+    }
+
+    /// A model from a featurizer and a linfa multinomial naive Bayes fitted
+    /// on its features, as [`StanceModel::from_linfa_logistic`].
+    ///
+    /// # Errors
+    /// [`Error::Training`] if the parameters cannot be read.
+    pub fn from_linfa_naive_bayes(
+        labels: Vec<String>,
+        options: TrainOptions,
+        featurizer: Featurizer,
+        fitted: &MultinomialNb<f64, usize>,
+    ) -> Result<StanceModel> {
+        let (weights, bias) = naive_bayes_linear(fitted, featurizer.len(), labels.len())?;
+        Ok(Self::assemble(labels, options, featurizer, weights, bias))
+    }
+
+    fn assemble(
+        labels: Vec<String>,
+        options: TrainOptions,
+        featurizer: Featurizer,
+        weights: Vec<f64>,
+        bias: Vec<f64>,
+    ) -> StanceModel {
+        StanceModel {
+            labels,
+            options,
+            featurizer,
+            weights,
+            bias,
+            provenance: Provenance::default(),
+        }
     }
 
     /// The label set, sorted; label indices refer to it.
@@ -386,6 +456,13 @@ impl StanceModel {
             origin: origin.to_string(),
             message,
         };
+        // Fast path: one pass straight into the file's shape. Anything that
+        // does not fit goes through the checks below for a precise message.
+        if let Ok(file) = serde_json::from_str::<ModelFile>(text) {
+            if file.format == FORMAT_NAME && file.format_version == FORMAT_VERSION {
+                return Self::from_file(origin, file);
+            }
+        }
         let head: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             bad(format!(
                 "not a valid model file ({e}); retrain with `stance train` or restore the file"
@@ -414,6 +491,15 @@ impl StanceModel {
                 "model file has the wrong shape ({e}); retrain with `stance train`"
             ))
         })?;
+        Self::from_file(origin, file)
+    }
+
+    /// Checks a parsed model file and builds the model.
+    fn from_file(origin: &str, file: ModelFile) -> Result<StanceModel> {
+        let bad = |message: String| Error::Model {
+            origin: origin.to_string(),
+            message,
+        };
         let k = file.labels.len();
         if k < 2 || file.labels.windows(2).any(|w| w[0] >= w[1]) {
             return Err(bad(
@@ -592,9 +678,7 @@ pub fn short_hash(bytes: &[u8]) -> String {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModelFile {
-    #[allow(dead_code)]
     format: String,
-    #[allow(dead_code)]
     format_version: u32,
     labels: Vec<String>,
     options: TrainOptions,
@@ -659,6 +743,77 @@ fn training_rows(targets: &[usize], k: usize, balance: bool) -> Vec<usize> {
 
 type Linear = (Vec<f64>, Vec<f64>, f64);
 
+/// The linear form (`[term][label]` weights, bias per label) of a fitted
+/// linfa logistic regression whose classes are label indices below `k`.
+fn logistic_linear(
+    model: &MultiFittedLogisticRegression<f64, usize>,
+    k: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let params = model.params();
+    let intercept = model.intercept();
+    let n_features = params.nrows();
+    let mut weights = vec![0.0; n_features * k];
+    let mut bias = vec![0.0; k];
+    for (col, &class) in model.classes().iter().enumerate() {
+        bias[class] = intercept[col];
+        for j in 0..n_features {
+            weights[j * k + class] = params[[j, col]];
+        }
+    }
+    (weights, bias)
+}
+
+/// The linear form of a fitted linfa multinomial naive Bayes: the log prior
+/// as bias and the per-class feature log probabilities as weights.
+fn naive_bayes_linear(
+    model: &MultinomialNb<f64, usize>,
+    n_features: usize,
+    k: usize,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    // linfa keeps the per-class log probabilities private; its serde form exposes them.
+    let value = serde_json::to_value(model)
+        .map_err(|e| Error::Training(format!("naive Bayes parameters: {e}")))?;
+    let mut weights = vec![0.0; n_features * k];
+    let mut bias = vec![0.0; k];
+    let classes = value
+        .get("class_info")
+        .and_then(|c| c.as_object())
+        .ok_or_else(|| Error::Training("naive Bayes parameters: no class_info".into()))?;
+    for (class, info) in classes {
+        let class: usize =
+            class.parse().ok().filter(|&c| c < k).ok_or_else(|| {
+                Error::Training(format!("naive Bayes parameters: class {class:?}"))
+            })?;
+        let prior = info.get("prior").and_then(|p| p.as_f64()).unwrap_or(0.0);
+        bias[class] = prior.ln();
+        let log_probs = info
+            .get("feature_log_prob")
+            .and_then(|f| f.get("data"))
+            .and_then(|d| d.as_array())
+            .ok_or_else(|| Error::Training("naive Bayes parameters: no feature_log_prob".into()))?;
+        for (j, lp) in log_probs.iter().enumerate().take(n_features) {
+            weights[j * k + class] = lp.as_f64().unwrap_or(f64::NEG_INFINITY);
+        }
+    }
+    Ok((weights, bias))
+}
+
+/// The dense TF-IDF matrix of `texts`, one row per text, as linfa takes it.
+/// Training builds the same rows; tests feed them to linfa's own `predict`
+/// to check the sparse prediction path.
+pub fn dense_features<S: AsRef<str>>(featurizer: &Featurizer, texts: &[S]) -> Array2<f64> {
+    let mut x = Array2::<f64>::zeros((texts.len(), featurizer.len()));
+    let mut scratch = Scratch::default();
+    let mut v = SparseVector::default();
+    for (r, text) in texts.iter().enumerate() {
+        featurizer.transform_into(text.as_ref(), &mut scratch, &mut v);
+        for (&j, &value) in v.indices.iter().zip(&v.values) {
+            x[[r, j as usize]] = value;
+        }
+    }
+    x
+}
+
 fn fit_logistic(
     dataset: &Dataset<f64, usize, ndarray::Ix1>,
     options: &TrainOptions,
@@ -675,17 +830,7 @@ fn fit_logistic(
             .fit(dataset);
         match fitted {
             Ok(model) => {
-                let params = model.params();
-                let intercept = model.intercept();
-                let n_features = params.nrows();
-                let mut weights = vec![0.0; n_features * k];
-                let mut bias = vec![0.0; k];
-                for (col, &class) in model.classes().iter().enumerate() {
-                    bias[class] = intercept[col];
-                    for j in 0..n_features {
-                        weights[j * k + class] = params[[j, col]];
-                    }
-                }
+                let (weights, bias) = logistic_linear(&model, k);
                 return Ok((weights, bias, alpha));
             }
             Err(e) => {
@@ -708,31 +853,7 @@ fn fit_naive_bayes(
         .alpha(options.alpha)
         .fit(dataset)
         .map_err(|e| Error::Training(format!("naive Bayes: {e}")))?;
-    // linfa keeps the per-class log probabilities private; its serde form exposes them.
-    let value = serde_json::to_value(&model)
-        .map_err(|e| Error::Training(format!("naive Bayes parameters: {e}")))?;
-    let n_features = dataset.records().ncols();
-    let mut weights = vec![0.0; n_features * k];
-    let mut bias = vec![0.0; k];
-    let classes = value
-        .get("class_info")
-        .and_then(|c| c.as_object())
-        .ok_or_else(|| Error::Training("naive Bayes parameters: no class_info".into()))?;
-    for (class, info) in classes {
-        let class: usize = class
-            .parse()
-            .map_err(|_| Error::Training(format!("naive Bayes parameters: class {class:?}")))?;
-        let prior = info.get("prior").and_then(|p| p.as_f64()).unwrap_or(0.0);
-        bias[class] = prior.ln();
-        let log_probs = info
-            .get("feature_log_prob")
-            .and_then(|f| f.get("data"))
-            .and_then(|d| d.as_array())
-            .ok_or_else(|| Error::Training("naive Bayes parameters: no feature_log_prob".into()))?;
-        for (j, lp) in log_probs.iter().enumerate().take(n_features) {
-            weights[j * k + class] = lp.as_f64().unwrap_or(f64::NEG_INFINITY);
-        }
-    }
+    let (weights, bias) = naive_bayes_linear(&model, dataset.records().ncols(), k)?;
     Ok((weights, bias, options.alpha))
 }
 

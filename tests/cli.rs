@@ -359,7 +359,16 @@ fn a_closed_stdout_ends_quietly() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for cmd in ["split", "label", "train", "eval", "summarize", "add", "labels", "teach"] {
+    for cmd in [
+        "split",
+        "label",
+        "train",
+        "eval",
+        "summarize",
+        "add",
+        "labels",
+        "teach",
+    ] {
         stance()
             .args([cmd, "--help"])
             .assert()
