@@ -42,8 +42,8 @@ pub enum ClassifierKind {
 ///
 /// | Field | Default | Meaning | Range |
 /// |---|---|---|---|
-/// | `classifier` | `logistic` | which linfa classifier | `logistic`, `naive-bayes` |
-/// | `alpha` | `0.5` | L2 strength (logistic) or smoothing (naive Bayes) | > 0 |
+/// | `classifier` | `naive-bayes` | which linfa classifier (chosen by the selection in `eval/report.md`) | `logistic`, `naive-bayes` |
+/// | `alpha` | `1.0` | L2 strength (logistic) or smoothing (naive Bayes) | > 0 |
 /// | `balance` | `true` | oversample rarer labels to the size of the largest | |
 /// | `max_iterations` | `300` | L-BFGS iterations (logistic) | ≥ 1 |
 /// | `seed` | `42` | recorded for reproducibility of anything random | |
@@ -67,8 +67,8 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            classifier: ClassifierKind::Logistic,
-            alpha: 0.5,
+            classifier: ClassifierKind::NaiveBayes,
+            alpha: 1.0,
             balance: true,
             max_iterations: 300,
             seed: 42,

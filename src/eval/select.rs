@@ -76,12 +76,13 @@ fn candidate(name: String, options: TrainOptions, authored: bool) -> Candidate {
 /// The fixed grid the nested selection chooses from (declared up front, not
 /// tuned on the results): naive Bayes with smoothing 0.1 / 0.3 / 1.0, word
 /// n-grams 1-1 / 1-2 / 1-3, with and without negation and contrast marking;
-/// and logistic regression at `base`'s alpha with word 1-2 grams and marking.
+/// and logistic regression with alpha 0.5, word 1-2 grams and marking.
 /// Every other option is `base`'s. Authored sentences always train.
 pub fn selection_grid(base: &TrainOptions) -> Vec<Candidate> {
     let mut grid = Vec::new();
     let mut logistic = base.clone();
     logistic.classifier = ClassifierKind::Logistic;
+    logistic.alpha = 0.5;
     logistic.features.word_ngrams = [1, 2];
     logistic.features.negation = true;
     logistic.features.contrast = true;
@@ -96,8 +97,10 @@ pub fn selection_grid(base: &TrainOptions) -> Vec<Candidate> {
                 o.features.negation = marking;
                 o.features.contrast = marking;
                 let mut name = describe(&o, base);
-                if !marking {
+                if !o.features.negation && !o.features.contrast {
                     name.push_str(", no marking");
+                } else if o.features.negation && o.features.contrast {
+                    name.push_str(", marking");
                 }
                 grid.push(candidate(name, o, true));
             }
