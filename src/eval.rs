@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::labels::LabeledSentence;
@@ -26,7 +26,7 @@ pub mod suite;
 pub const F_AVG_LABELS: [&str; 2] = ["pro-integration", "sovereignty-preserving"];
 
 /// Precision, recall, F1 and support of one label.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelMetrics {
     /// Of the sentences predicted as this label, the share that are.
     pub precision: f64,
@@ -39,7 +39,7 @@ pub struct LabelMetrics {
 }
 
 /// Classification figures for one set of predictions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Number of sentences.
     pub n: usize,
@@ -146,7 +146,7 @@ pub enum Folds {
 }
 
 /// One held-out sentence and what the model said about it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldOut {
     /// Index of the record in the input.
     pub record: usize,
@@ -165,7 +165,7 @@ pub struct HeldOut {
 }
 
 /// The figures of one fold on its own.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FoldSummary {
     /// Fold number.
     pub fold: usize,
@@ -184,7 +184,7 @@ pub struct FoldSummary {
 }
 
 /// The outcome of a cross-validation run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CrossValidation {
     /// Number of folds.
     pub folds: usize,
@@ -208,7 +208,7 @@ pub fn is_evaluable(record: &LabeledSentence) -> bool {
 }
 
 /// Which records train and which are held out, fold by fold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FoldPlan {
     /// The articles held out in each fold.
     pub articles: Vec<Vec<String>>,

@@ -533,7 +533,7 @@ fn default_permissions() -> std::fs::Permissions {
 }
 
 /// Where a model was loaded from, and its content hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSource {
     /// A path, or `embedded`.
     pub origin: String,

@@ -330,3 +330,27 @@ fn report_puts_provenance_first_and_writes_json() {
     }
     assert!(dir.path().join("out/learning-curve.svg").is_file());
 }
+
+/// The real seeds, with the default options: every seed sentence is held out
+/// once and the model beats the majority baseline.
+#[test]
+fn default_eval_on_the_real_seeds() {
+    let out = Command::cargo_bin("stance")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("STANCE_MODEL")
+        .args(["eval", "--format", "json", "--resamples", "200"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json_of(&out);
+    assert_eq!(v["n"], 108);
+    assert_eq!(v["provenance"]["folds"], 5);
+    let model = v["macro_f1"].as_f64().unwrap();
+    let majority = v["majority"]["macro_f1"].as_f64().unwrap();
+    assert!(model > majority + 0.1, "{model} vs {majority}");
+    assert!(v["without_authored"]["macro_f1"].is_number());
+    assert_eq!(v["provenance"]["options_match_model"], true);
+}

@@ -13,7 +13,8 @@ use crate::eval::bootstrap::Interval;
 use crate::eval::curve::{curve_svg, learning_curve, LearningCurve};
 use crate::eval::data::evaluate_model;
 use crate::eval::report::{
-    build_report, BootstrapSettings, EvalDocument, EvalProvenance, Figures, ReportInputs, SCHEMA,
+    build_report, BootstrapSettings, EvalDocument, EvalProvenance, Figures, Report, ReportInputs,
+    SCHEMA,
 };
 use crate::eval::select::{
     ablations, compare, filtered, nested_selection, pick_best, selection_grid, CompareRow,
@@ -82,6 +83,11 @@ pub struct Args {
     /// Lines from eval/sklearn_folds.sh to include in --report.
     #[arg(long, value_name = "FILE", default_value = "eval/sklearn.jsonl")]
     pub sklearn: PathBuf,
+    /// With --report: take the figures from FILE (a report.json written by
+    /// --report) instead of recomputing them; only the scikit-learn
+    /// comparison (from --sklearn) and the Markdown are refreshed.
+    #[arg(long, value_name = "FILE", requires = "report")]
+    pub reuse: Option<PathBuf>,
     /// Write each fold's training and test sentences as JSONL files into DIR.
     #[arg(long, value_name = "DIR")]
     pub write_folds: Option<PathBuf>,
@@ -197,7 +203,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let shipped = resolve_model(args.model.as_deref()).ok();
     let doc = EvalDocument {
-        schema: SCHEMA,
+        schema: SCHEMA.to_string(),
         figures: Figures::of_cv(&cv, bootstrap),
         per_fold: Some(cv.per_fold.clone()),
         without_authored: without.as_ref().map(|w| Figures::of_cv(w, bootstrap)),
@@ -275,7 +281,7 @@ fn run_data(args: &Args, data: &Path, bootstrap: BootstrapSettings) -> anyhow::R
         .collect();
     let has_articles = file.records.iter().all(|r| r.article.is_some());
     let doc = EvalDocument {
-        schema: SCHEMA,
+        schema: SCHEMA.to_string(),
         figures: Figures::new(
             &pairs,
             &majority,
@@ -381,6 +387,20 @@ fn run_report(
     options: crate::model::TrainOptions,
     bootstrap: BootstrapSettings,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(reuse) = &args.reuse {
+        let text = std::fs::read_to_string(reuse)
+            .with_context(|| format!("{}: cannot read the report to reuse", reuse.display()))?;
+        let mut report: Report = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not a report written by `stance eval --report`; regenerate it without --reuse",
+                reuse.display()
+            )
+        })?;
+        if let Ok(lines) = std::fs::read_to_string(&args.sklearn) {
+            report = report.with_peers(&lines, "bash eval/sklearn_folds.sh");
+        }
+        return write_report(path, &report);
+    }
     let shipped = resolve_model(args.model.as_deref())?;
     let suite_path = args
         .suite
@@ -419,6 +439,11 @@ fn run_report(
         },
         &mut |step| eprintln!("stance: {step} ..."),
     )?;
+    write_report(path, &report)
+}
+
+fn write_report(path: &Path, report: &Report) -> anyhow::Result<ExitCode> {
+    let svg_path = path.with_file_name("learning-curve.svg");
     if let Some(c) = &report.learning_curve {
         write_svg(&svg_path, &c.curve)?;
     }
@@ -430,7 +455,7 @@ fn run_report(
     let json_path = path.with_extension("json");
     write_atomically(
         &json_path,
-        format!("{}\n", serde_json::to_string_pretty(&report)?).as_bytes(),
+        format!("{}\n", serde_json::to_string_pretty(report)?).as_bytes(),
     )?;
     println!(
         "wrote {}, {} and {}: default macro-F1 {:.3} (nested estimate {})",

@@ -7,12 +7,12 @@
 //! dependence, but with a handful of articles it can only take a few distinct
 //! values, so it is coarse. Reports show both and say which is which.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Metrics, SplitMix64};
 
 /// A two-sided interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     /// Lower bound.
     pub low: f64,
@@ -28,7 +28,7 @@ impl Interval {
 }
 
 /// Bootstrap intervals of accuracy and macro-F1.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Intervals {
     /// Coverage, e.g. `0.95`.
     pub level: f64,

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{plan_folds, run_folds, shuffle, Folds};
 use crate::error::Result;
@@ -14,7 +14,7 @@ use crate::labels::LabeledSentence;
 use crate::model::TrainOptions;
 
 /// Macro-F1 at one training size.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     /// Training sentences per fold.
     pub size: usize,
@@ -31,7 +31,7 @@ pub struct CurvePoint {
 }
 
 /// A learning curve.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearningCurve {
     /// Points by increasing size.
     pub points: Vec<CurvePoint>,

@@ -7,14 +7,14 @@
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Metrics;
 use crate::labels::LabeledSentence;
 use crate::model::{PredictScratch, StanceModel};
 
 /// One record and the model's answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Judged {
     /// Index of the record in the input.
     pub record: usize,
@@ -27,7 +27,7 @@ pub struct Judged {
 }
 
 /// A model's figures on a labeled file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelEvaluation {
     /// Figures of the model.
     pub metrics: Metrics,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{metric_intervals, Interval, Intervals};
 use super::curve::LearningCurve;
@@ -21,7 +21,7 @@ use crate::model::{ModelSource, SourceFile, TrainOptions};
 pub const SCHEMA: &str = "stance-eval/1";
 
 /// Bootstrap settings used by every report.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapSettings {
     /// Resamples.
     pub resamples: usize,
@@ -43,7 +43,7 @@ impl Default for BootstrapSettings {
 
 /// One set of figures in the stable schema: the model's, the majority
 /// baseline's (same code path), and bootstrap intervals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     /// Sentences scored.
     pub n: usize,
@@ -113,7 +113,7 @@ impl Figures {
 }
 
 /// Where the figures come from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalProvenance {
     /// The stance version that produced them.
     pub stance_version: String,
@@ -140,10 +140,10 @@ pub struct EvalProvenance {
 }
 
 /// The document `stance eval --format json` prints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalDocument {
     /// Schema version, [`SCHEMA`].
-    pub schema: &'static str,
+    pub schema: String,
     /// The figures, at the top level.
     #[serde(flatten)]
     pub figures: Figures,
@@ -161,7 +161,7 @@ pub struct EvalDocument {
 }
 
 /// A frequent confusion and examples of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confusion {
     /// The true label.
     pub truth: String,
@@ -208,7 +208,7 @@ pub fn top_confusions(
 }
 
 /// One peer model's figures from the scikit-learn script, per fold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeerRow {
     /// Model name as the script gives it, e.g. `tfidf_logreg`.
     pub model: String,
@@ -262,7 +262,7 @@ pub fn parse_peer_results(text: &str) -> Vec<PeerRow> {
 }
 
 /// Stance's own per-fold figures beside the peers'.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeerComparison {
     /// The command that produced the peer figures.
     pub command: String,
@@ -277,8 +277,12 @@ pub struct PeerComparison {
 impl PeerRow {
     /// Stance's per-fold macro-F1 from a leave-one-article-out run.
     pub fn of_cv(name: &str, authored: bool, cv: &CrossValidation) -> PeerRow {
-        let per_fold: BTreeMap<String, f64> = cv
-            .per_fold
+        PeerRow::of_folds(name, authored, &cv.per_fold)
+    }
+
+    /// Stance's per-fold macro-F1 from per-fold figures.
+    pub fn of_folds(name: &str, authored: bool, folds: &[FoldSummary]) -> PeerRow {
+        let per_fold: BTreeMap<String, f64> = folds
             .iter()
             .map(|f| (f.articles.join(","), f.macro_f1))
             .collect();
@@ -292,7 +296,7 @@ impl PeerRow {
 }
 
 /// A learning curve and where its chart was written.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurveSection {
     /// The curve.
     pub curve: LearningCurve,
@@ -301,7 +305,7 @@ pub struct CurveSection {
 }
 
 /// The behavioural suite's pass rates and failures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuiteSection {
     /// The suite file.
     pub file: String,
@@ -329,10 +333,10 @@ impl SuiteSection {
 }
 
 /// Everything in `eval/report.md` and `eval/report.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Schema version, [`SCHEMA`].
-    pub schema: &'static str,
+    pub schema: String,
     /// The command that regenerates the report.
     pub command: String,
     /// Data, split, seed, options, shipped model.
@@ -349,6 +353,8 @@ pub struct Report {
     pub other_without_authored: Figures,
     /// Per-fold figures of the default.
     pub per_fold: Vec<FoldSummary>,
+    /// Per-fold figures of the default trained without authored sentences.
+    pub per_fold_without_authored: Vec<FoldSummary>,
     /// Nested selection over the fixed grid: the honest estimate of choosing.
     pub nested: Option<NestedSelection>,
     /// The grid's leave-one-article-out scores on all articles (name, macro-F1).
@@ -487,7 +493,11 @@ impl Report {
             ("**default**", "seeds + authored", &self.default),
             ("default", "seeds only", &self.without_authored),
             (&self.other_classifier, "seeds + authored", &self.other),
-            (&self.other_classifier, "seeds only", &self.other_without_authored),
+            (
+                &self.other_classifier,
+                "seeds only",
+                &self.other_without_authored,
+            ),
         ];
         for (i, (name, data, f)) in rows.iter().enumerate() {
             let _ = writeln!(
@@ -959,7 +969,7 @@ pub fn build_report(
         bootstrap: b,
     };
     Ok(Report {
-        schema: SCHEMA,
+        schema: SCHEMA.to_string(),
         command: inputs.command,
         provenance,
         default: Figures::of_cv(&cv, b),
@@ -968,6 +978,7 @@ pub fn build_report(
         other: Figures::of_cv(&cv_other, b),
         other_without_authored: Figures::of_cv(&cv_other_seeds, b),
         per_fold: cv.per_fold.clone(),
+        per_fold_without_authored: cv_seeds.per_fold.clone(),
         nested,
         grid,
         compare: compare_rows,
@@ -999,4 +1010,22 @@ pub fn other_classifier(options: &TrainOptions) -> TrainOptions {
         }
     }
     other
+}
+
+impl Report {
+    /// Replaces the scikit-learn comparison with the one in `peer_lines`
+    /// (the output of `eval/sklearn_folds.sh`), keeping every other figure.
+    pub fn with_peers(mut self, peer_lines: &str, command: &str) -> Report {
+        self.peers = Some(PeerComparison {
+            command: command.to_string(),
+            peers: parse_peer_results(peer_lines),
+            stance: PeerRow::of_folds("stance default", true, &self.per_fold),
+            stance_without_authored: PeerRow::of_folds(
+                "stance default",
+                false,
+                &self.per_fold_without_authored,
+            ),
+        });
+        self
+    }
 }

@@ -12,7 +12,7 @@
 //!   is what the same procedure picks on all articles ([`pick_best`]).
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{cross_validate, majority_pairs, model_pairs, plan_folds, Folds, HeldOut, Metrics};
 use crate::error::{Error, Result};
@@ -20,7 +20,7 @@ use crate::labels::LabeledSentence;
 use crate::model::{ClassifierKind, PredictScratch, Provenance, StanceModel, TrainOptions};
 
 /// One configuration to compare: options, and whether authored sentences train.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     /// Short name, e.g. `naive-bayes α=0.3 words 1-3`.
     pub name: String,
@@ -178,7 +178,7 @@ pub fn ablations(base: &TrainOptions) -> Vec<Candidate> {
 }
 
 /// What one configuration gives under grouped cross-validation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompareRow {
     /// The configuration's name.
     pub name: String,
@@ -268,7 +268,7 @@ pub fn pick_best(
 }
 
 /// The choice made for one held-out article.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OuterFold {
     /// The held-out article.
     pub article: String,
@@ -281,7 +281,7 @@ pub struct OuterFold {
 }
 
 /// The outcome of nested selection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NestedSelection {
     /// Number of candidates in the grid.
     pub candidates: usize,

@@ -140,7 +140,7 @@ pub fn read_suite(path: &Path) -> Result<Vec<SuiteCase>> {
 }
 
 /// The outcome of one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
     /// The case's id.
     pub id: String,
@@ -167,7 +167,7 @@ pub struct CaseResult {
 }
 
 /// Passed and total cases of one group.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Tally {
     /// Cases that passed.
     pub passed: usize,
@@ -186,7 +186,7 @@ impl Tally {
 }
 
 /// The outcome of a whole suite.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuiteReport {
     /// All cases.
     pub overall: Tally,
