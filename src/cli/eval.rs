@@ -39,9 +39,9 @@ pub enum Format {
     after_help = "Examples:\n  stance eval                                # leave-one-article-out on the seed labels, with and without authored sentences\n  stance eval --format json                  # the same as one JSON document\n  stance eval --data other.jsonl             # the shipped model on any labeled JSONL file\n  stance eval --suite eval/checklist.jsonl   # behavioural suite pass rates and failures\n  stance eval --learning-curve               # macro-F1 against training size, chart in eval/\n  stance eval --compare                      # model selection: grid, nested estimate, one change at a time\n  stance eval --report eval/report.md        # everything, as eval/report.md and eval/report.json\n\nAuthored sentences (\"source\": \"authored\") only ever train; whole articles are held out."
 )]
 pub struct Args {
-    /// Labels and model options.
+    /// Labels and model options (boxed: they make up most of the struct).
     #[command(flatten)]
-    pub flags: TrainFlags,
+    pub flags: Box<TrainFlags>,
     /// Grouped folds instead of leave-one-article-out.
     #[arg(long, value_name = "K")]
     pub folds: Option<usize>,
