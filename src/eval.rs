@@ -9,17 +9,24 @@
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::labels::LabeledSentence;
-use crate::model::{Provenance, StanceModel, TrainOptions};
+use crate::model::{PredictScratch, Provenance, StanceModel, TrainOptions};
+
+pub mod bootstrap;
+pub mod curve;
+pub mod data;
+pub mod report;
+pub mod select;
+pub mod suite;
 
 /// The two stance labels whose mean F1 is the field's usual figure, F_avg.
 pub const F_AVG_LABELS: [&str; 2] = ["pro-integration", "sovereignty-preserving"];
 
 /// Precision, recall, F1 and support of one label.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelMetrics {
     /// Of the sentences predicted as this label, the share that are.
     pub precision: f64,
@@ -32,7 +39,7 @@ pub struct LabelMetrics {
 }
 
 /// Classification figures for one set of predictions.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Number of sentences.
     pub n: usize,
@@ -139,12 +146,14 @@ pub enum Folds {
 }
 
 /// One held-out sentence and what the model said about it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldOut {
     /// Index of the record in the input.
     pub record: usize,
     /// The fold it was held out in.
     pub fold: usize,
+    /// The article it comes from.
+    pub article: String,
     /// Its true label.
     pub truth: String,
     /// The model's label.
@@ -155,13 +164,34 @@ pub struct HeldOut {
     pub majority: String,
 }
 
+/// The figures of one fold on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldSummary {
+    /// Fold number.
+    pub fold: usize,
+    /// The articles held out.
+    pub articles: Vec<String>,
+    /// Training sentences.
+    pub n_train: usize,
+    /// Held-out sentences.
+    pub n: usize,
+    /// Share of held-out sentences predicted correctly.
+    pub accuracy: f64,
+    /// Macro-F1 over the fold's held-out sentences.
+    pub macro_f1: f64,
+    /// Macro-F1 of the majority baseline on the same sentences.
+    pub majority_macro_f1: f64,
+}
+
 /// The outcome of a cross-validation run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CrossValidation {
     /// Number of folds.
     pub folds: usize,
     /// The article names held out in each fold.
     pub fold_articles: Vec<Vec<String>>,
+    /// Figures per fold.
+    pub per_fold: Vec<FoldSummary>,
     /// Every held-out sentence, in record order.
     pub held_out: Vec<HeldOut>,
     /// Records used for training only (authored, or with no article).
@@ -177,16 +207,27 @@ pub fn is_evaluable(record: &LabeledSentence) -> bool {
     !record.is_authored() && record.article.is_some()
 }
 
-/// Grouped cross-validation of `options` on `records`.
+/// Which records train and which are held out, fold by fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldPlan {
+    /// The articles held out in each fold.
+    pub articles: Vec<Vec<String>>,
+    /// Indices of the held-out records of each fold.
+    pub test: Vec<Vec<usize>>,
+    /// Indices of the training records of each fold (everything else).
+    pub train: Vec<Vec<usize>>,
+    /// Records that only ever train (authored, or without an article).
+    pub training_only: usize,
+}
+
+/// Splits `records` into grouped folds: whole articles are held out, and
+/// records that are not [evaluable](is_evaluable) always train. `seed` drives
+/// the assignment of articles to `K` grouped folds.
 ///
 /// # Errors
-/// [`Error::Training`] when there are fewer than two articles to hold out,
-/// or training fails in a fold.
-pub fn cross_validate(
-    records: &[LabeledSentence],
-    options: &TrainOptions,
-    folds: Folds,
-) -> Result<CrossValidation> {
+/// [`Error::Training`] with fewer than two articles; [`Error::InvalidOption`]
+/// for `K` outside `2..=articles`.
+pub fn plan_folds(records: &[LabeledSentence], folds: Folds, seed: u64) -> Result<FoldPlan> {
     let mut articles: Vec<String> = records
         .iter()
         .filter(|r| is_evaluable(r))
@@ -210,7 +251,7 @@ pub fn cross_validate(
                 )));
             }
             let mut shuffled = articles.clone();
-            shuffle(&mut shuffled, options.seed);
+            shuffle(&mut shuffled, seed);
             let mut groups = vec![Vec::new(); k];
             for (i, a) in shuffled.into_iter().enumerate() {
                 groups[i % k].push(a);
@@ -219,30 +260,73 @@ pub fn cross_validate(
             groups
         }
     };
+    let mut test = Vec::with_capacity(fold_articles.len());
+    let mut train = Vec::with_capacity(fold_articles.len());
+    for held in &fold_articles {
+        let is_test = |r: &LabeledSentence| {
+            is_evaluable(r) && r.article.as_ref().is_some_and(|a| held.contains(a))
+        };
+        let (te, tr): (Vec<usize>, Vec<usize>) =
+            (0..records.len()).partition(|&i| is_test(&records[i]));
+        test.push(te);
+        train.push(tr);
+    }
+    Ok(FoldPlan {
+        articles: fold_articles,
+        test,
+        train,
+        training_only: records.iter().filter(|r| !is_evaluable(r)).count(),
+    })
+}
 
-    let results: Vec<Result<Vec<HeldOut>>> = fold_articles
+/// Grouped cross-validation of `options` on `records`.
+///
+/// # Errors
+/// [`Error::Training`] when there are fewer than two articles to hold out,
+/// or training fails in a fold.
+pub fn cross_validate(
+    records: &[LabeledSentence],
+    options: &TrainOptions,
+    folds: Folds,
+) -> Result<CrossValidation> {
+    let plan = plan_folds(records, folds, options.seed)?;
+    run_folds(records, options, &plan)
+}
+
+/// Trains on each fold's training records and predicts its held-out ones
+/// (folds in parallel). The featurizer is fitted inside each fold.
+///
+/// # Errors
+/// [`Error::Training`] when training fails in a fold.
+pub fn run_folds(
+    records: &[LabeledSentence],
+    options: &TrainOptions,
+    plan: &FoldPlan,
+) -> Result<CrossValidation> {
+    let results: Vec<Result<Vec<HeldOut>>> = plan
+        .train
         .par_iter()
+        .zip(&plan.test)
         .enumerate()
-        .map(|(fold, held)| {
-            let is_test = |r: &LabeledSentence| {
-                is_evaluable(r) && r.article.as_ref().is_some_and(|a| held.contains(a))
-            };
+        .map(|(fold, (train_idx, test_idx))| {
             let train: Vec<LabeledSentence> =
-                records.iter().filter(|r| !is_test(r)).cloned().collect();
+                train_idx.iter().map(|&i| records[i].clone()).collect();
             let model = StanceModel::train(&train, options, Provenance::default())?;
             let majority = majority_label(&train);
-            Ok(records
+            let mut scratch = PredictScratch::default();
+            let mut probabilities = Vec::new();
+            Ok(test_idx
                 .iter()
-                .enumerate()
-                .filter(|(_, r)| is_test(r))
-                .map(|(i, r)| {
-                    let p = model.predict(&r.text);
+                .map(|&i| {
+                    let r = &records[i];
+                    let label = model.predict_into(&r.text, &mut scratch, &mut probabilities);
                     HeldOut {
                         record: i,
                         fold,
+                        article: r.article.clone().unwrap_or_default(),
                         truth: r.label.clone(),
-                        predicted: model.labels()[p.label].clone(),
-                        probability: p.probabilities[p.label],
+                        predicted: model.labels()[label].clone(),
+                        probability: probabilities[label],
                         majority: majority.clone(),
                     }
                 })
@@ -254,22 +338,49 @@ pub fn cross_validate(
         held_out.extend(r?);
     }
     held_out.sort_by_key(|h| h.record);
-    let model_pairs: Vec<(&str, &str)> = held_out
-        .iter()
-        .map(|h| (h.truth.as_str(), h.predicted.as_str()))
-        .collect();
-    let majority_pairs: Vec<(&str, &str)> = held_out
-        .iter()
-        .map(|h| (h.truth.as_str(), h.majority.as_str()))
+    let per_fold = (0..plan.articles.len())
+        .map(|fold| {
+            let in_fold: Vec<&HeldOut> = held_out.iter().filter(|h| h.fold == fold).collect();
+            let m = Metrics::from_pairs(&model_pairs(in_fold.iter().copied()));
+            let b = Metrics::from_pairs(&majority_pairs(in_fold.iter().copied()));
+            FoldSummary {
+                fold,
+                articles: plan.articles[fold].clone(),
+                n_train: plan.train[fold].len(),
+                n: m.n,
+                accuracy: m.accuracy,
+                macro_f1: m.macro_f1,
+                majority_macro_f1: b.macro_f1,
+            }
+        })
         .collect();
     Ok(CrossValidation {
-        folds: fold_articles.len(),
-        fold_articles,
-        training_only: records.iter().filter(|r| !is_evaluable(r)).count(),
-        model: Metrics::from_pairs(&model_pairs),
-        majority: Metrics::from_pairs(&majority_pairs),
+        folds: plan.articles.len(),
+        fold_articles: plan.articles.clone(),
+        per_fold,
+        training_only: plan.training_only,
+        model: Metrics::from_pairs(&model_pairs(&held_out)),
+        majority: Metrics::from_pairs(&majority_pairs(&held_out)),
         held_out,
     })
+}
+
+/// `(truth, predicted)` pairs of held-out sentences.
+pub fn model_pairs<'a>(held_out: impl IntoIterator<Item = &'a HeldOut>) -> Vec<(&'a str, &'a str)> {
+    held_out
+        .into_iter()
+        .map(|h| (h.truth.as_str(), h.predicted.as_str()))
+        .collect()
+}
+
+/// `(truth, majority baseline)` pairs of held-out sentences.
+pub fn majority_pairs<'a>(
+    held_out: impl IntoIterator<Item = &'a HeldOut>,
+) -> Vec<(&'a str, &'a str)> {
+    held_out
+        .into_iter()
+        .map(|h| (h.truth.as_str(), h.majority.as_str()))
+        .collect()
 }
 
 /// The most frequent label (the alphabetically first on ties).

@@ -46,8 +46,8 @@ pub enum ClassifierKind {
 ///
 /// | Field | Default | Meaning | Range |
 /// |---|---|---|---|
-/// | `classifier` | `logistic` | which linfa classifier | `logistic`, `naive-bayes` |
-/// | `alpha` | `0.5` | L2 strength (logistic) or smoothing (naive Bayes) | > 0 |
+/// | `classifier` | `naive-bayes` | which linfa classifier (chosen by the selection in `eval/report.md`) | `logistic`, `naive-bayes` |
+/// | `alpha` | `1.0` | L2 strength (logistic) or smoothing (naive Bayes) | > 0 |
 /// | `balance` | `true` | oversample rarer labels to the size of the largest | |
 /// | `max_iterations` | `300` | L-BFGS iterations (logistic) | ≥ 1 |
 /// | `seed` | `42` | recorded for reproducibility of anything random | |
@@ -71,8 +71,8 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            classifier: ClassifierKind::Logistic,
-            alpha: 0.5,
+            classifier: ClassifierKind::NaiveBayes,
+            alpha: 1.0,
             balance: true,
             max_iterations: 300,
             seed: 42,
@@ -625,7 +625,7 @@ fn default_permissions() -> std::fs::Permissions {
 }
 
 /// Where a model was loaded from, and its content hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSource {
     /// A path, or `embedded`.
     pub origin: String,

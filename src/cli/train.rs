@@ -43,9 +43,15 @@ pub struct TrainFlags {
     /// No negation-scope marking.
     #[arg(long)]
     pub no_negation: bool,
+    /// Mark words in negation scope (`not_`), when the default does not.
+    #[arg(long, conflicts_with = "no_negation")]
+    pub negation: bool,
     /// No contrast-clause marking.
     #[arg(long)]
     pub no_contrast: bool,
+    /// Mark words after a contrast (`but:`), when the default does not.
+    #[arg(long, conflicts_with = "no_contrast")]
+    pub contrast: bool,
     /// Keep numbers as they are instead of folding them to `<num>`.
     #[arg(long)]
     pub no_fold_numbers: bool,
@@ -90,8 +96,8 @@ impl TrainFlags {
                 } else {
                     self.char_ngrams.or(f.char_ngrams)
                 },
-                negation: !self.no_negation && f.negation,
-                contrast: !self.no_contrast && f.contrast,
+                negation: self.negation || (!self.no_negation && f.negation),
+                contrast: self.contrast || (!self.no_contrast && f.contrast),
                 fold_numbers: !self.no_fold_numbers && f.fold_numbers,
                 sublinear_tf: !self.no_sublinear_tf && f.sublinear_tf,
                 idf: !self.no_idf && f.idf,
