@@ -38,6 +38,24 @@ pub struct LabeledSentence {
 }
 
 impl LabeledSentence {
+    /// A labeled sentence with no article, index, source or other fields.
+    ///
+    /// ```
+    /// let r = stance::labels::LabeledSentence::new("Minsk keeps its currency.", "sovereignty-preserving");
+    /// assert_eq!(r.label, "sovereignty-preserving");
+    /// assert!(r.article.is_none());
+    /// ```
+    pub fn new(text: impl Into<String>, label: impl Into<String>) -> Self {
+        LabeledSentence {
+            text: text.into(),
+            label: label.into(),
+            article: None,
+            sentence: None,
+            source: None,
+            extra: BTreeMap::new(),
+        }
+    }
+
     /// Whether the sentence was written by the team (training only).
     pub fn is_authored(&self) -> bool {
         self.source.as_deref() == Some(AUTHORED)

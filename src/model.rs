@@ -862,14 +862,7 @@ mod tests {
     use super::*;
 
     fn rec(text: &str, label: &str) -> LabeledSentence {
-        LabeledSentence {
-            text: text.into(),
-            label: label.into(),
-            article: None,
-            sentence: None,
-            source: None,
-            extra: Default::default(),
-        }
+        LabeledSentence::new(text, label)
     }
 
     fn data() -> Vec<LabeledSentence> {

@@ -121,14 +121,7 @@ mod tests {
     use crate::model::{Provenance, TrainOptions};
 
     fn rec(text: &str, label: &str) -> LabeledSentence {
-        LabeledSentence {
-            text: text.into(),
-            label: label.into(),
-            article: None,
-            sentence: None,
-            source: None,
-            extra: Default::default(),
-        }
+        LabeledSentence::new(text, label)
     }
 
     fn tiny_model() -> StanceModel {
