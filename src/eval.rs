@@ -293,6 +293,35 @@ pub fn cross_validate(
     run_folds(records, options, &plan)
 }
 
+/// Predicts the held-out records `test_idx` of fold `fold` with `model`,
+/// beside the training fold's majority label.
+pub fn score_held_out(
+    model: &StanceModel,
+    majority: &str,
+    records: &[LabeledSentence],
+    test_idx: &[usize],
+    fold: usize,
+) -> Vec<HeldOut> {
+    let mut scratch = PredictScratch::default();
+    let mut probabilities = Vec::new();
+    test_idx
+        .iter()
+        .map(|&i| {
+            let r = &records[i];
+            let label = model.predict_into(&r.text, &mut scratch, &mut probabilities);
+            HeldOut {
+                record: i,
+                fold,
+                article: r.article.clone().unwrap_or_default(),
+                truth: r.label.clone(),
+                predicted: model.labels()[label].clone(),
+                probability: probabilities[label],
+                majority: majority.to_string(),
+            }
+        })
+        .collect()
+}
+
 /// Trains on each fold's training records and predicts its held-out ones
 /// (folds in parallel). The featurizer is fitted inside each fold.
 ///
@@ -312,25 +341,13 @@ pub fn run_folds(
             let train: Vec<LabeledSentence> =
                 train_idx.iter().map(|&i| records[i].clone()).collect();
             let model = StanceModel::train(&train, options, Provenance::default())?;
-            let majority = majority_label(&train);
-            let mut scratch = PredictScratch::default();
-            let mut probabilities = Vec::new();
-            Ok(test_idx
-                .iter()
-                .map(|&i| {
-                    let r = &records[i];
-                    let label = model.predict_into(&r.text, &mut scratch, &mut probabilities);
-                    HeldOut {
-                        record: i,
-                        fold,
-                        article: r.article.clone().unwrap_or_default(),
-                        truth: r.label.clone(),
-                        predicted: model.labels()[label].clone(),
-                        probability: probabilities[label],
-                        majority: majority.clone(),
-                    }
-                })
-                .collect())
+            Ok(score_held_out(
+                &model,
+                &majority_label(&train),
+                records,
+                test_idx,
+                fold,
+            ))
         })
         .collect();
     let mut held_out = Vec::new();

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::{cross_validate, majority_pairs, model_pairs, plan_folds, Folds, HeldOut, Metrics};
 use crate::error::{Error, Result};
 use crate::labels::LabeledSentence;
-use crate::model::{ClassifierKind, PredictScratch, Provenance, StanceModel, TrainOptions};
+use crate::model::{ClassifierKind, Provenance, StanceModel, TrainOptions};
 
 /// One configuration to compare: options, and whether authored sentences train.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -321,24 +321,8 @@ pub fn nested_selection(
         let train = filtered(&train, chosen.authored);
         let model = StanceModel::train(&train, &chosen.options, Provenance::default())?;
         let majority = super::majority_label(&train);
-        let mut scratch = PredictScratch::default();
-        let mut probabilities = Vec::new();
-        let fold_held: Vec<HeldOut> = test_idx
-            .iter()
-            .map(|&i| {
-                let r = &records[i];
-                let label = model.predict_into(&r.text, &mut scratch, &mut probabilities);
-                HeldOut {
-                    record: i,
-                    fold,
-                    article: r.article.clone().unwrap_or_default(),
-                    truth: r.label.clone(),
-                    predicted: model.labels()[label].clone(),
-                    probability: probabilities[label],
-                    majority: majority.clone(),
-                }
-            })
-            .collect();
+        let fold_held: Vec<HeldOut> =
+            super::score_held_out(&model, &majority, records, test_idx, fold);
         outer.push(OuterFold {
             article: plan.articles[fold].join(", "),
             chosen: chosen.name.clone(),
