@@ -171,10 +171,7 @@ impl StanceModel {
     ///
     /// ```
     /// use stance::{labels::LabeledSentence, model::{StanceModel, TrainOptions}};
-    /// let rec = |t: &str, l: &str| LabeledSentence {
-    ///     text: t.into(), label: l.into(), article: None, sentence: None, source: None,
-    ///     extra: Default::default(),
-    /// };
+    /// let rec = |t: &str, l: &str| LabeledSentence::new(t, l);
     /// let data = [rec("deeper union with Russia", "pro"), rec("keep our independence", "sov")];
     /// let mut options = TrainOptions::default();
     /// options.features.min_df = 1; // two sentences: keep every term

@@ -155,14 +155,7 @@ mod tests {
     use crate::model::{Provenance, TrainOptions};
 
     fn model(extra: &str) -> StanceModel {
-        let rec = |t: &str, l: &str| LabeledSentence {
-            text: t.into(),
-            label: l.into(),
-            article: None,
-            sentence: None,
-            source: None,
-            extra: Default::default(),
-        };
+        let rec = |t: &str, l: &str| LabeledSentence::new(t, l);
         let data = [
             rec("closer union now", "a"),
             rec("keep independence", "b"),

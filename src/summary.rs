@@ -624,14 +624,7 @@ mod tests {
     use crate::model::{Provenance, TrainOptions};
 
     fn model() -> StanceModel {
-        let rec = |t: &str, l: &str| LabeledSentence {
-            text: t.into(),
-            label: l.into(),
-            article: None,
-            sentence: None,
-            source: None,
-            extra: Default::default(),
-        };
+        let rec = |t: &str, l: &str| LabeledSentence::new(t, l);
         let data = [
             rec("closer union and shared institutions", "pro"),
             rec("a shared currency and closer union", "pro"),

@@ -56,20 +56,25 @@ fn split_output_of_every_seed_article_matches_its_golden_file() {
     }
 }
 
-#[test]
-fn every_cleaned_seed_sentence_has_a_hand_label() {
-    let labels = std::fs::read_to_string(repo().join("seeds/labels.jsonl")).unwrap();
-    let labeled: Vec<(String, u64, String)> = labels
+/// `(article, index, text)` of every JSON line, the index read from `index_key`.
+fn article_index_text(jsonl: &str, index_key: &str) -> Vec<(String, u64, String)> {
+    jsonl
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             (
                 v["article"].as_str().unwrap().to_string(),
-                v["sentence"].as_u64().unwrap(),
+                v[index_key].as_u64().unwrap(),
                 v["text"].as_str().unwrap().to_string(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_cleaned_seed_sentence_has_a_hand_label() {
+    let labels = std::fs::read_to_string(repo().join("seeds/labels.jsonl")).unwrap();
+    let labeled = article_index_text(&labels, "sentence");
     let mut articles: Vec<PathBuf> = std::fs::read_dir(repo().join("seeds/articles"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -84,18 +89,7 @@ fn every_cleaned_seed_sentence_has_a_hand_label() {
         .get_output()
         .stdout
         .clone();
-    let split: Vec<(String, u64, String)> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (
-                v["article"].as_str().unwrap().to_string(),
-                v["index"].as_u64().unwrap(),
-                v["text"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let split = article_index_text(&String::from_utf8(out).unwrap(), "index");
     assert_eq!(
         split, labeled,
         "seeds/labels.jsonl must cover every cleaned seed sentence, in order"

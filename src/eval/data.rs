@@ -46,10 +46,7 @@ pub struct ModelEvaluation {
 ///
 /// ```
 /// use stance::{eval::data::evaluate_model, labels::LabeledSentence, model::{StanceModel, TrainOptions}};
-/// let rec = |t: &str, l: &str| LabeledSentence {
-///     text: t.into(), label: l.into(), article: None, sentence: None, source: None,
-///     extra: Default::default(),
-/// };
+/// let rec = |t: &str, l: &str| LabeledSentence::new(t, l);
 /// let mut options = TrainOptions::default();
 /// options.features.min_df = 1;
 /// let model = StanceModel::train(&[rec("union now", "pro"), rec("keep independence", "sov")], &options, Default::default())?;
