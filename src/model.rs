@@ -28,9 +28,12 @@ const FORMAT_NAME: &str = "stance-model";
 /// The model shipped with the binary (`models/stance.json` at build time).
 pub const EMBEDDED_MODEL: &str = include_str!("../models/stance.json");
 
-/// The largest dense training matrix [`StanceModel::train`] builds (8 GB):
-/// rows (after balancing) × features × 8 bytes.
+/// The largest dense training matrix logistic regression builds (8 GB):
+/// rows (after balancing) × features × 8 bytes. Naive Bayes never builds one.
 pub const MAX_DENSE_TRAINING_BYTES: u128 = 8_000_000_000;
+
+/// Size of one block of dense rows when naive Bayes is fitted (64 MB).
+const NAIVE_BAYES_BLOCK_BYTES: usize = 64_000_000;
 
 /// Which linfa classifier to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -205,34 +208,15 @@ impl StanceModel {
             .collect();
         let rows = training_rows(&targets, labels.len(), options.balance);
 
-        let n_features = featurizer.len();
-        // linfa trains on a dense matrix: refuse sizes that cannot fit rather
-        // than let the allocation abort the process.
-        let dense_bytes = (rows.len() as u128) * (n_features as u128) * 8;
-        if dense_bytes > MAX_DENSE_TRAINING_BYTES {
-            return Err(Error::Training(format!(
-                "{} training rows × {n_features} features need a {:.1} GB dense matrix (limit {:.0} GB); lower --max-features or train on fewer sentences",
-                rows.len(),
-                dense_bytes as f64 / 1e9,
-                MAX_DENSE_TRAINING_BYTES as f64 / 1e9
-            )));
-        }
-        let mut x = Array2::<f64>::zeros((rows.len(), n_features));
-        let mut y = Array1::<usize>::zeros(rows.len());
-        let mut scratch = Scratch::default();
-        let mut v = SparseVector::default();
-        for (r, &i) in rows.iter().enumerate() {
-            featurizer.transform_into(texts[i], &mut scratch, &mut v);
-            for (&j, &value) in v.indices.iter().zip(&v.values) {
-                x[[r, j as usize]] = value;
-            }
-            y[r] = targets[i];
-        }
-        let dataset = Dataset::new(x, y);
         let k = labels.len();
         let (weights, bias, alpha_used) = match options.classifier {
-            ClassifierKind::Logistic => fit_logistic(&dataset, options, k)?,
-            ClassifierKind::NaiveBayes => fit_naive_bayes(&dataset, options, k)?,
+            ClassifierKind::Logistic => {
+                let dataset = dense_dataset(&featurizer, &texts, &targets, &rows)?;
+                fit_logistic(&dataset, options, k)?
+            }
+            ClassifierKind::NaiveBayes => {
+                fit_naive_bayes(&featurizer, &texts, &targets, &rows, options, k)?
+            }
         };
 
         provenance.counts = BTreeMap::new();
@@ -841,17 +825,85 @@ fn fit_logistic(
     )))
 }
 
+/// Rows per block when naive Bayes is fitted block by block: enough to
+/// amortise linfa's per-call work, small enough that a block of dense rows
+/// stays near [`NAIVE_BAYES_BLOCK_BYTES`].
+fn naive_bayes_block_rows(n_features: usize) -> usize {
+    (NAIVE_BAYES_BLOCK_BYTES / (n_features.max(1) * 8)).clamp(1, 4096)
+}
+
+/// Multinomial naive Bayes only needs per-label feature sums, so linfa fits
+/// it incrementally (`FitWith`) over blocks of dense rows: memory stays
+/// bounded by one block whatever the number of labeled sentences.
 fn fit_naive_bayes(
-    dataset: &Dataset<f64, usize, ndarray::Ix1>,
+    featurizer: &Featurizer,
+    texts: &[&str],
+    targets: &[usize],
+    rows: &[usize],
     options: &TrainOptions,
     k: usize,
 ) -> Result<Linear> {
-    let model = MultinomialNb::params()
+    let n_features = featurizer.len();
+    let params = MultinomialNb::params()
         .alpha(options.alpha)
-        .fit(dataset)
+        .check()
         .map_err(|e| Error::Training(format!("naive Bayes: {e}")))?;
-    let (weights, bias) = naive_bayes_linear(&model, dataset.records().ncols(), k)?;
+    let mut model: Option<MultinomialNb<f64, usize>> = None;
+    let mut scratch = Scratch::default();
+    let mut v = SparseVector::default();
+    for block in rows.chunks(naive_bayes_block_rows(n_features)) {
+        let mut x = Array2::<f64>::zeros((block.len(), n_features));
+        let mut y = Array1::<usize>::zeros(block.len());
+        for (r, &i) in block.iter().enumerate() {
+            featurizer.transform_into(texts[i], &mut scratch, &mut v);
+            for (&j, &value) in v.indices.iter().zip(&v.values) {
+                x[[r, j as usize]] = value;
+            }
+            y[r] = targets[i];
+        }
+        let dataset = Dataset::new(x, y);
+        model = Some(
+            params
+                .fit_with(model, &dataset)
+                .map_err(|e| Error::Training(format!("naive Bayes: {e}")))?,
+        );
+    }
+    let model = model.ok_or_else(|| Error::Training("naive Bayes: no training rows".into()))?;
+    let (weights, bias) = naive_bayes_linear(&model, n_features, k)?;
     Ok((weights, bias, options.alpha))
+}
+
+/// The dense training set linfa's logistic regression takes: one row per
+/// entry of `rows` (an index into `texts`), refused above
+/// [`MAX_DENSE_TRAINING_BYTES`] rather than letting the allocation abort.
+fn dense_dataset(
+    featurizer: &Featurizer,
+    texts: &[&str],
+    targets: &[usize],
+    rows: &[usize],
+) -> Result<Dataset<f64, usize, ndarray::Ix1>> {
+    let n_features = featurizer.len();
+    let dense_bytes = (rows.len() as u128) * (n_features as u128) * 8;
+    if dense_bytes > MAX_DENSE_TRAINING_BYTES {
+        return Err(Error::Training(format!(
+            "{} training rows × {n_features} features need a {:.1} GB dense matrix (limit {:.0} GB); lower --max-features, train on fewer sentences or use --classifier naive-bayes",
+            rows.len(),
+            dense_bytes as f64 / 1e9,
+            MAX_DENSE_TRAINING_BYTES as f64 / 1e9
+        )));
+    }
+    let mut x = Array2::<f64>::zeros((rows.len(), n_features));
+    let mut y = Array1::<usize>::zeros(rows.len());
+    let mut scratch = Scratch::default();
+    let mut v = SparseVector::default();
+    for (r, &i) in rows.iter().enumerate() {
+        featurizer.transform_into(texts[i], &mut scratch, &mut v);
+        for (&j, &value) in v.indices.iter().zip(&v.values) {
+            x[[r, j as usize]] = value;
+        }
+        y[r] = targets[i];
+    }
+    Ok(Dataset::new(x, y))
 }
 
 #[cfg(test)]
