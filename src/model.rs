@@ -32,6 +32,10 @@ pub const EMBEDDED_MODEL: &str = include_str!("../models/stance.json");
 /// rows (after balancing) × features × 8 bytes. Naive Bayes never builds one.
 pub const MAX_DENSE_TRAINING_BYTES: u128 = 8_000_000_000;
 
+/// L-BFGS stops once the gradient of the summed logistic loss is below this
+/// times the number of training rows.
+const GRADIENT_TOLERANCE_PER_ROW: f64 = 1e-4;
+
 /// Size of one block of dense rows when naive Bayes is fitted (64 MB).
 const NAIVE_BAYES_BLOCK_BYTES: usize = 64_000_000;
 
@@ -802,11 +806,17 @@ fn fit_logistic(
 ) -> Result<Linear> {
     let mut alpha = options.alpha;
     let mut last_error = String::new();
+    // linfa minimises the summed loss; stop when its gradient is below 1e-4
+    // per training row, the stopping rule of scikit-learn's lbfgs (which
+    // minimises the mean loss with tolerance 1e-4). A fixed 1e-4 on the sum
+    // is never reached on thousands of rows and runs every iteration.
+    let gradient_tolerance = GRADIENT_TOLERANCE_PER_ROW * dataset.nsamples().max(1) as f64;
     // L-BFGS's line search can fail on some data; stronger regularisation
     // makes the problem better conditioned, so retry a few times.
     for _ in 0..4 {
         let fitted = MultiLogisticRegression::default()
             .alpha(alpha)
+            .gradient_tolerance(gradient_tolerance)
             .max_iterations(options.max_iterations)
             .fit(dataset);
         match fitted {
