@@ -26,8 +26,8 @@ use crate::error::{Error, Result};
 /// | `char_ngrams` | `null` | shortest and longest character n-gram within words, or none |
 /// | `fold_numbers` | `true` | every number becomes the token `<num>` |
 /// | `name_folding` | see [`default_name_folding`] | spelling variants mapped to one form |
-/// | `negation` | `false` | mark words in the scope of a negation (off: it did not raise macro-F1 under leave-one-article-out, see `eval/report.md`) |
-/// | `contrast` | `false` | add marked copies of words after a contrast (off, likewise) |
+/// | `negation` | `true` | mark words in the scope of a negation (chosen by the selection in `eval/report.md`) |
+/// | `contrast` | `true` | add marked copies of words after a contrast (likewise) |
 /// | `sublinear_tf` | `true` | term frequency `1 + ln(tf)` instead of `tf` |
 /// | `idf` | `true` | multiply by smooth IDF `ln((1 + n) / (1 + df)) + 1` |
 /// | `l2_norm` | `true` | scale each vector to unit length |
@@ -111,8 +111,8 @@ impl Default for FeatureConfig {
             char_ngrams: None,
             fold_numbers: true,
             name_folding: default_name_folding(),
-            negation: false,
-            contrast: false,
+            negation: true,
+            contrast: true,
             sublinear_tf: true,
             idf: true,
             l2_norm: true,

@@ -54,7 +54,7 @@ pub enum ClassifierKind {
 /// | Field | Default | Meaning | Range |
 /// |---|---|---|---|
 /// | `classifier` | `naive-bayes` | which linfa classifier (chosen by the selection in `eval/report.md`) | `logistic`, `naive-bayes` |
-/// | `alpha` | `1.0` | L2 strength (logistic) or smoothing (naive Bayes) | > 0 |
+/// | `alpha` | `0.3` | L2 strength (logistic) or smoothing (naive Bayes) | > 0 |
 /// | `balance` | `true` | oversample rarer labels to the size of the largest | |
 /// | `max_iterations` | `300` | L-BFGS iterations (logistic) | ≥ 1 |
 /// | `seed` | `42` | recorded for reproducibility of anything random | |
@@ -79,7 +79,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             classifier: ClassifierKind::NaiveBayes,
-            alpha: 1.0,
+            alpha: 0.3,
             balance: true,
             max_iterations: 300,
             seed: 42,
