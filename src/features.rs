@@ -185,8 +185,68 @@ pub struct Scratch {
     words: String,
     spans: Vec<(u32, u32, bool)>,
     key: String,
-    counts: Vec<u32>,
+    tally: Tally,
     word_ids: Vec<(u32, bool)>,
+}
+
+/// How often each column occurs in one sentence, read back in column order
+/// without sorting: a count per column and a two-level bitmap of the
+/// columns seen. Every count and bit is zero between sentences.
+#[derive(Debug, Default)]
+struct Tally {
+    counts: Vec<u32>,
+    /// Bit `c % 64` of word `c / 64`: column `c` was seen.
+    seen: Vec<u64>,
+    /// Bit `w % 64` of word `w / 64`: word `w` of `seen` is not zero.
+    summary: Vec<u64>,
+}
+
+impl Tally {
+    /// Makes room for `columns` columns (all counts stay zero).
+    fn fit(&mut self, columns: usize) {
+        if self.counts.len() != columns {
+            self.counts.resize(columns, 0);
+            self.seen.resize(columns.div_ceil(64), 0);
+            self.summary.resize(columns.div_ceil(64 * 64), 0);
+        }
+    }
+
+    /// Counts one occurrence of `column` (below the size given to [`Tally::fit`]).
+    #[inline]
+    fn add(&mut self, column: u32) {
+        let c = column as usize;
+        let count = &mut self.counts[c];
+        if *count == 0 {
+            self.seen[c / 64] |= 1 << (c % 64);
+            self.summary[c / 4096] |= 1 << ((c / 64) % 64);
+        }
+        // Saturates only past 4 billion occurrences in one sentence.
+        *count = count.saturating_add(1);
+    }
+
+    /// Calls `f(column, count)` for every column seen, in increasing column
+    /// order, and clears the tally.
+    #[inline]
+    fn drain(&mut self, mut f: impl FnMut(u32, u32)) {
+        for (s, summary) in self.summary.iter_mut().enumerate() {
+            let mut words = std::mem::take(summary);
+            while words != 0 {
+                let w = s * 64 + words.trailing_zeros() as usize;
+                words &= words - 1;
+                let Some(seen) = self.seen.get_mut(w) else {
+                    continue;
+                };
+                let mut bits = std::mem::take(seen);
+                while bits != 0 {
+                    let c = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if let Some(count) = self.counts.get_mut(c) {
+                        f(c as u32, std::mem::take(count));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A fitted featurizer: configuration, vocabulary (sorted) and frozen IDF.
@@ -230,7 +290,7 @@ struct FastIndex {
     /// Normalised word (before name folding) of at most 15 bytes, packed
     /// into an integer (see [`pack_short`]) → what it becomes. Keeping short
     /// keys inline saves a pointer chase per word.
-    short_words: FxHashMap<u128, LexEntry>,
+    short_words: Table<u128, LexEntry>,
     /// The same for longer words.
     long_words: FxHashMap<Box<str>, LexEntry>,
     /// Word id → column of the unigram, or [`NONE`].
@@ -238,9 +298,176 @@ struct FastIndex {
     /// Word id → column of its `but:` copy, or [`NONE`].
     contrast: Vec<u32>,
     /// Word ids of a bigram, first in the high half → column.
-    bigrams: FxHashMap<u64, u32>,
+    bigrams: Table<u64, u32>,
     /// Word ids of a longer n-gram (3 or 4 words, padded with [`NONE`]) → column.
     ngrams: FxHashMap<[u32; 4], u32>,
+}
+
+/// What a word not in [`FastIndex::short_words`] or `long_words` becomes.
+const UNKNOWN_WORD: LexEntry = LexEntry {
+    plain: NONE,
+    negated: NONE,
+    negator: false,
+    contrast: false,
+};
+
+/// A key of a [`Table`].
+trait TableKey: Copy + Eq {
+    /// The key of an empty slot, which no stored key may equal.
+    const EMPTY: Self;
+    /// A 64-bit hash whose high bits are well mixed.
+    fn hash(self) -> u64;
+}
+
+/// Multiplier of Fibonacci hashing (2⁶⁴ divided by the golden ratio).
+const FIB: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl TableKey for u64 {
+    // Two word ids of `NONE`: never a bigram.
+    const EMPTY: u64 = u64::MAX;
+    #[inline]
+    fn hash(self) -> u64 {
+        (self ^ (self >> 29)).wrapping_mul(FIB)
+    }
+}
+
+impl TableKey for u128 {
+    // A length byte of 255: never a packed word (see `pack_short`).
+    const EMPTY: u128 = u128::MAX;
+    #[inline]
+    fn hash(self) -> u64 {
+        let (lo, hi) = (self as u64, (self >> 64) as u64);
+        (lo.wrapping_mul(FIB).rotate_left(29) ^ hi).wrapping_mul(FIB)
+    }
+}
+
+/// A fixed hash map from integer keys, built once: open addressing with
+/// linear probing in one array of (key, value) slots, at most half full, so
+/// a lookup is one multiplication and usually one cache line.
+#[derive(Debug, Clone)]
+struct Table<K, V> {
+    slots: Vec<(K, V)>,
+    /// 64 minus log2 of the slot count: the hash's high bits pick the slot.
+    shift: u32,
+}
+
+impl<K: TableKey, V: Copy> Table<K, V> {
+    /// A table of `entries` (a later duplicate key wins); `empty` fills
+    /// the free slots.
+    fn new(entries: Vec<(K, V)>, empty: V) -> Self {
+        let size = (2 * entries.len()).max(16).next_power_of_two();
+        let mut table = Table {
+            slots: vec![(K::EMPTY, empty); size],
+            shift: 64 - size.trailing_zeros(),
+        };
+        for (key, value) in entries {
+            if key == K::EMPTY {
+                continue;
+            }
+            let mask = size - 1;
+            let mut i = table.slot(key);
+            while table.slots[i].0 != K::EMPTY && table.slots[i].0 != key {
+                i = (i + 1) & mask;
+            }
+            table.slots[i] = (key, value);
+        }
+        table
+    }
+
+    #[inline]
+    fn slot(&self, key: K) -> usize {
+        (key.hash() >> self.shift) as usize
+    }
+
+    /// The value of `key`. Terminates: at least half the slots are empty.
+    #[inline]
+    fn get(&self, key: K) -> Option<&V> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        loop {
+            let (k, v) = self.slots.get(i)?;
+            if *k == key {
+                return (key != K::EMPTY).then_some(v);
+            }
+            if *k == K::EMPTY {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+/// The packed key (see [`pack_short`]) of the normalised form of an ASCII
+/// token `bytes[start..end]` (as [`push_normalised`] writes it), or `None`
+/// when that form is longer than 15 bytes or the token is long enough to
+/// need the general path.
+///
+/// A token of the default pattern holds only ASCII letters, digits and `'`
+/// here; for all of them setting bit 5 lower-cases (digits and `'` have it
+/// already), and after that a byte is a digit exactly when its high nibble
+/// is 3.
+#[inline]
+fn ascii_key(bytes: &[u8], start: usize, end: usize, fold_numbers: bool) -> Option<u128> {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const DIGITS: u64 = 0x3030_3030_3030_3030;
+    let n = end.checked_sub(start)?;
+    if n == 0 || n > 17 {
+        return None;
+    }
+    // A possessive `'s` (of a token of more than two bytes) is dropped.
+    let possessive = n > 2
+        && bytes.get(end - 2) == Some(&b'\'')
+        && bytes.get(end - 1).map(|b| b | 0x20) == Some(b's');
+    let len = if possessive { n - 2 } else { n };
+    if len > 15 {
+        return None;
+    }
+    let (lo, hi) = if len <= 8 {
+        let mask = u64::MAX >> (64 - 8 * len);
+        (load_le(bytes, start, len) | (LOWER & mask), 0)
+    } else {
+        let mask = u64::MAX >> (128 - 8 * len);
+        (
+            load_le(bytes, start, 8) | LOWER,
+            load_le(bytes, start + 8, len - 8) | (LOWER & mask),
+        )
+    };
+    if fold_numbers && !possessive {
+        let digits = if len <= 8 {
+            lo & HIGH_NIBBLES == DIGITS & (u64::MAX >> (64 - 8 * len))
+        } else {
+            lo & HIGH_NIBBLES == DIGITS
+                && hi & HIGH_NIBBLES == DIGITS & (u64::MAX >> (128 - 8 * len))
+        };
+        if digits {
+            return Some(NUM_KEY);
+        }
+    }
+    Some(u128::from(lo) | (u128::from(hi) << 64) | ((len as u128) << 120))
+}
+
+/// The packed key of `<num>`.
+const NUM_KEY: u128 = u128::from_le_bytes(*b"<num>\0\0\0\0\0\0\0\0\0\0\x05");
+
+/// `bytes[at..at + n]` (1 ≤ `n` ≤ 8) as a little-endian integer.
+#[inline]
+fn load_le(bytes: &[u8], at: usize, n: usize) -> u64 {
+    match bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(eight) => u64::from_le_bytes(*eight) & (u64::MAX >> (64 - 8 * n)),
+        None => bytes
+            .iter()
+            .skip(at)
+            .take(n)
+            .rev()
+            .fold(0, |v, &b| (v << 8) | u64::from(b)),
+    }
+}
+
+/// Whether a packed word ends with `n't`.
+fn packed_ends_with_nt(packed: u128) -> bool {
+    let len = (packed >> 120) as usize;
+    len >= 3 && (packed >> (8 * (len - 3))) & 0xFF_FFFF == u128::from(u32::from_le_bytes(*b"n't\0"))
 }
 
 /// A word of at most 15 bytes as one integer: its bytes, then its length in
@@ -277,7 +504,7 @@ impl FastIndex {
         let mut unigram: Vec<u32> = Vec::new();
         let mut contrast: Vec<u32> = Vec::new();
         let mut ngrams = FxHashMap::default();
-        let mut bigrams = FxHashMap::default();
+        let mut bigrams = Vec::new();
         // Terms in column order; the borrowed words live as long as `vocabulary`.
         let mut words_of_terms: Vec<(u32, Vec<u32>, bool)> = Vec::new();
         for (column, term) in vocabulary.iter().enumerate() {
@@ -304,9 +531,7 @@ impl FastIndex {
             match (word_ids.as_slice(), is_contrast) {
                 ([id], true) => contrast[*id as usize] = column,
                 ([id], false) => unigram[*id as usize] = column,
-                ([a, b], _) => {
-                    bigrams.insert((u64::from(*a) << 32) | u64::from(*b), column);
-                }
+                ([a, b], _) => bigrams.push(((u64::from(*a) << 32) | u64::from(*b), column)),
                 (many, _) => {
                     let mut key = [NONE; 4];
                     key[..many.len()].copy_from_slice(many);
@@ -320,7 +545,7 @@ impl FastIndex {
         let mut raw: Vec<&str> = config.name_folding.keys().map(String::as_str).collect();
         raw.extend(NEGATORS.iter().chain(CONTRASTS));
         raw.extend(ids.keys().map(|w| w.strip_prefix("not_").unwrap_or(w)));
-        let mut short_words = FxHashMap::default();
+        let mut short_words = Vec::new();
         let mut long_words = FxHashMap::default();
         let mut negated_form = String::new();
         for word in raw {
@@ -335,85 +560,107 @@ impl FastIndex {
                 contrast: CONTRASTS.contains(&folded),
             };
             match pack_short(word) {
-                Some(key) => short_words.insert(key, entry),
-                None => long_words.insert(Box::from(word), entry),
+                Some(key) => short_words.push((key, entry)),
+                None => {
+                    long_words.insert(Box::from(word), entry);
+                }
             };
         }
         Some(FastIndex {
-            short_words,
+            short_words: Table::new(short_words, UNKNOWN_WORD),
             long_words,
             unigram,
             contrast,
-            bigrams,
+            bigrams: Table::new(bigrams, NONE),
             ngrams,
         })
     }
 
-    /// Pushes the column of every vocabulary term of `sentence` onto `counts`.
+    /// Counts the column of every vocabulary term of `sentence` in `tally`.
     fn columns(
         &self,
         config: &FeatureConfig,
         sentence: &str,
         key: &mut String,
         word_ids: &mut Vec<(u32, bool)>,
-        counts: &mut Vec<u32>,
+        tally: &mut Tally,
     ) {
         word_ids.clear();
+        let bytes = sentence.as_bytes();
         let mut last_end = 0usize;
         let mut negated = false;
         let mut contrast = false;
-        scan_default_tokens(sentence, |start, end| {
-            if has_clause_punctuation(&sentence[last_end..start]) {
+        // Unigrams and bigrams are counted as the words come; longer n-grams
+        // and contrast copies from the list of word ids.
+        let [lo, hi] = config.word_ngrams;
+        let unigrams = lo <= 1 && 1 <= hi;
+        let bigrams = lo <= 2 && 2 <= hi;
+        let keep_ids = hi >= 3 || config.contrast;
+        let mut previous = NONE;
+        scan_default_tokens(sentence, |start, end, ascii| {
+            if config.negation && has_clause_punctuation(&sentence[last_end..start]) {
                 negated = false;
             }
             last_end = end;
-            key.clear();
-            push_normalised(key, &sentence[start..end], config.fold_numbers);
-            let found = match pack_short(key) {
-                Some(packed) => self.short_words.get(&packed),
-                None => self.long_words.get(key.as_str()),
+            let packed = if ascii {
+                ascii_key(bytes, start, end, config.fold_numbers)
+            } else {
+                None
             };
-            let entry = match found {
-                Some(e) => *e,
-                None => LexEntry {
-                    plain: NONE,
-                    negated: NONE,
-                    negator: key.ends_with("n't"),
-                    contrast: false,
+            let entry = match packed {
+                Some(packed) => match self.short_words.get(packed) {
+                    Some(e) => *e,
+                    None => LexEntry {
+                        negator: config.negation && packed_ends_with_nt(packed),
+                        ..UNKNOWN_WORD
+                    },
                 },
+                None => {
+                    key.clear();
+                    push_normalised(key, &sentence[start..end], config.fold_numbers);
+                    let found = match pack_short(key) {
+                        Some(packed) => self.short_words.get(packed),
+                        None => self.long_words.get(key.as_str()),
+                    };
+                    match found {
+                        Some(e) => *e,
+                        None => LexEntry {
+                            negator: key.ends_with("n't"),
+                            ..UNKNOWN_WORD
+                        },
+                    }
+                }
             };
             let id = if config.negation && negated && !entry.negator {
                 entry.negated
             } else {
                 entry.plain
             };
-            word_ids.push((id, contrast));
-            negated |= entry.negator;
-            contrast |= entry.contrast;
-        });
-        let [lo, hi] = config.word_ngrams;
-        for n in lo..=hi.min(word_ids.len()) {
-            if n == 1 {
-                counts.extend(
-                    word_ids
-                        .iter()
-                        .filter(|w| w.0 != NONE)
-                        .map(|w| self.unigram[w.0 as usize])
-                        .filter(|&c| c != NONE),
-                );
-                continue;
-            }
-            if n == 2 {
-                for pair in word_ids.windows(2) {
-                    let (a, b) = (pair[0].0, pair[1].0);
-                    if a != NONE && b != NONE {
-                        if let Some(&c) = self.bigrams.get(&((u64::from(a) << 32) | u64::from(b))) {
-                            counts.push(c);
+            if id != NONE {
+                if unigrams {
+                    if let Some(&c) = self.unigram.get(id as usize) {
+                        if c != NONE {
+                            tally.add(c);
                         }
                     }
                 }
-                continue;
+                if bigrams && previous != NONE {
+                    let pair = (u64::from(previous) << 32) | u64::from(id);
+                    if let Some(&c) = self.bigrams.get(pair) {
+                        if c != NONE {
+                            tally.add(c);
+                        }
+                    }
+                }
             }
+            previous = id;
+            if keep_ids {
+                word_ids.push((id, contrast));
+            }
+            negated |= entry.negator;
+            contrast |= entry.contrast;
+        });
+        for n in lo.max(3)..=hi.min(word_ids.len()) {
             for window in word_ids.windows(n) {
                 if window.iter().any(|w| w.0 == NONE) {
                     continue;
@@ -423,18 +670,18 @@ impl FastIndex {
                     *slot = w.0;
                 }
                 if let Some(&c) = self.ngrams.get(&k) {
-                    counts.push(c);
+                    tally.add(c);
                 }
             }
         }
         if config.contrast {
-            counts.extend(
-                word_ids
-                    .iter()
-                    .filter(|w| w.1 && w.0 != NONE)
-                    .map(|w| self.contrast[w.0 as usize])
-                    .filter(|&c| c != NONE),
-            );
+            for &(id, after) in word_ids.iter() {
+                if let Some(&c) = self.contrast.get(id as usize).filter(|_| after) {
+                    if c != NONE {
+                        tally.add(c);
+                    }
+                }
+            }
         }
     }
 }
@@ -452,10 +699,49 @@ fn is_negator(word: &str) -> bool {
 }
 
 /// Unicode ranges of `\p{L}` and of `[\p{L}\p{N}]`, taken from the regex
-/// crate's own tables so the scanner classifies exactly as the regex does.
+/// crate's own tables so the scanner classifies exactly as the regex does,
+/// with bitmaps of the same classes over the Basic Multilingual Plane.
 struct TokenClasses {
     letters: Vec<(char, char)>,
     word: Vec<(char, char)>,
+    /// Bit `c % 64` of word `c / 64`: `c` (below U+10000) is a letter.
+    letter_bits: Vec<u64>,
+    /// The same for letters and digits.
+    word_bits: Vec<u64>,
+}
+
+/// Characters below this have their class in the bitmaps.
+const BITMAP_END: u32 = 0x1_0000;
+
+impl TokenClasses {
+    fn bitmap(ranges: &[(char, char)]) -> Vec<u64> {
+        let mut bits = vec![0u64; (BITMAP_END / 64) as usize];
+        for &(lo, hi) in ranges {
+            for c in u32::from(lo)..=u32::from(hi).min(BITMAP_END - 1) {
+                bits[(c / 64) as usize] |= 1 << (c % 64);
+            }
+        }
+        bits
+    }
+
+    #[inline]
+    fn is_letter(&self, c: char) -> bool {
+        Self::lookup(&self.letter_bits, &self.letters, c)
+    }
+
+    #[inline]
+    fn is_word(&self, c: char) -> bool {
+        Self::lookup(&self.word_bits, &self.word, c)
+    }
+
+    #[inline]
+    fn lookup(bits: &[u64], ranges: &[(char, char)], c: char) -> bool {
+        let c32 = u32::from(c);
+        match bits.get((c32 / 64) as usize) {
+            Some(word) => word & (1 << (c32 % 64)) != 0,
+            None => in_ranges(ranges, c),
+        }
+    }
 }
 
 fn token_classes() -> Option<&'static TokenClasses> {
@@ -471,9 +757,13 @@ fn token_classes() -> Option<&'static TokenClasses> {
                     _ => None,
                 }
             };
+            let letters = ranges(r"\p{L}")?;
+            let word = ranges(r"[\p{L}\p{N}]")?;
             Some(TokenClasses {
-                letters: ranges(r"\p{L}")?,
-                word: ranges(r"[\p{L}\p{N}]")?,
+                letter_bits: TokenClasses::bitmap(&letters),
+                word_bits: TokenClasses::bitmap(&word),
+                letters,
+                word,
             })
         })
         .as_ref()
@@ -493,7 +783,7 @@ fn in_ranges(ranges: &[(char, char)], c: char) -> bool {
         .is_ok()
 }
 
-/// The character at byte `i` and its length in bytes.
+/// The character at byte `i` (a character boundary) and its length in bytes.
 #[inline]
 fn char_at(s: &str, i: usize) -> (char, usize) {
     let b = s.as_bytes()[i];
@@ -504,70 +794,149 @@ fn char_at(s: &str, i: usize) -> (char, usize) {
     (c, c.len_utf8())
 }
 
-/// Calls `f(start, end)` for every match of [`DEFAULT_TOKEN_PATTERN`] in
-/// `s`, exactly as `Regex::find_iter` would, without the regex engine.
+/// The right single quotation mark `’`, an apostrophe of the token pattern.
+const CURLY_APOSTROPHE: &[u8] = "’".as_bytes();
+
+/// Calls `f(start, end, ascii)` for every match of [`DEFAULT_TOKEN_PATTERN`]
+/// in `s`, exactly as `Regex::find_iter` would, without the regex engine;
+/// `ascii` tells that the match is all ASCII.
 ///
 /// The pattern is `[\p{L}\p{N}]+(?:['’]\p{L}+)*`: a match starts at the
 /// first letter or digit, takes the whole run of letters and digits, then
 /// as many groups of an apostrophe followed by a run of letters as follow.
 /// Greedy leftmost-first matching never backtracks into a shorter run here,
 /// because a longer run can only be followed by what a shorter one could.
-fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize)) {
+/// ASCII bytes are classified directly, other characters by the bitmaps.
+fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize, bool)) {
     let Some(classes) = token_classes() else {
         return;
     };
-    let is_letter = |c: char| {
-        if c.is_ascii() {
-            c.is_ascii_alphabetic()
-        } else {
-            in_ranges(&classes.letters, c)
+    let bytes = s.as_bytes();
+    let len = bytes.len();
+    let class = |i: usize| BYTE_CLASS[usize::from(bytes[i])];
+    // The length of the letter at `i`, if it is one, and whether it is ASCII.
+    let letter_at = |i: usize| -> Option<(usize, bool)> {
+        let b = bytes[i];
+        if b < 0x80 {
+            return b.is_ascii_alphabetic().then_some((1, true));
         }
-    };
-    let is_word = |c: char| {
-        if c.is_ascii() {
-            c.is_ascii_alphanumeric()
-        } else {
-            in_ranges(&classes.word, c)
-        }
-    };
-    let len = s.len();
-    let mut i = 0;
-    while i < len {
         let (c, w) = char_at(s, i);
-        if !is_word(c) {
-            i += w;
-            continue;
+        classes.is_letter(c).then_some((w, false))
+    };
+    let mut i = 0;
+    loop {
+        while i < len && class(i) == OTHER_ASCII {
+            i += 1;
+        }
+        if i >= len {
+            return;
         }
         let start = i;
-        i += w;
-        while i < len {
+        let mut ascii = true;
+        if class(i) == NON_ASCII {
             let (c, w) = char_at(s, i);
-            if !is_word(c) {
-                break;
-            }
             i += w;
+            if !classes.is_word(c) {
+                continue;
+            }
+            ascii = false;
+        } else {
+            i += 1;
         }
-        while i < len {
-            let (c, w) = char_at(s, i);
-            if (c != '\'' && c != '’') || i + w >= len {
-                break;
-            }
-            let (next, nw) = char_at(s, i + w);
-            if !is_letter(next) {
-                break;
-            }
-            i += w + nw;
-            while i < len {
-                let (c, w) = char_at(s, i);
-                if !is_letter(c) {
+        // The rest of the run of letters and digits, eight bytes at a time.
+        loop {
+            while let Some(eight) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+                let stop = !ascii_alnum_bits(u64::from_le_bytes(*eight)) & HIGH_BITS;
+                if stop != 0 {
+                    i += (stop.trailing_zeros() / 8) as usize;
                     break;
                 }
+                i += 8;
+            }
+            while i < len && class(i) == ALNUM_ASCII {
+                i += 1;
+            }
+            if i < len && class(i) == NON_ASCII {
+                let (c, w) = char_at(s, i);
+                if classes.is_word(c) {
+                    ascii = false;
+                    i += w;
+                    continue;
+                }
+            }
+            break;
+        }
+        // Groups of an apostrophe and a run of letters.
+        while i < len {
+            let w = if bytes[i] == b'\'' {
+                1
+            } else if bytes[i] == CURLY_APOSTROPHE[0] && bytes[i..].starts_with(CURLY_APOSTROPHE) {
+                CURLY_APOSTROPHE.len()
+            } else {
+                break;
+            };
+            if i + w >= len {
+                break;
+            }
+            let Some((nw, next_ascii)) = letter_at(i + w) else {
+                break;
+            };
+            ascii &= w == 1 && next_ascii;
+            i += w + nw;
+            while i < len {
+                let Some((w, letter_ascii)) = letter_at(i) else {
+                    break;
+                };
+                ascii &= letter_ascii;
                 i += w;
             }
         }
-        f(start, i);
+        f(start, i, ascii);
     }
 }
+
+/// The high bit of every byte of a `u64`.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `v` that is an ASCII letter or digit, and
+/// no other bit. Every lane stays below 0x100, so no carry crosses lanes.
+#[inline]
+fn ascii_alnum_bits(v: u64) -> u64 {
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    let low = v & !HIGH_BITS;
+    let folded = low | (0x20 * LANES);
+    // Lane by lane: `x + (0x80 - a)` has its high bit set exactly when `x >= a`.
+    let letter = (folded + (0x80 - u64::from(b'a')) * LANES)
+        & !(folded + (0x80 - u64::from(b'z') - 1) * LANES);
+    let digit =
+        (low + (0x80 - u64::from(b'0')) * LANES) & !(low + (0x80 - u64::from(b'9') - 1) * LANES);
+    (letter | digit) & !v & HIGH_BITS
+}
+
+/// [`BYTE_CLASS`]: an ASCII byte that is neither a letter nor a digit.
+const OTHER_ASCII: u8 = 0;
+/// [`BYTE_CLASS`]: an ASCII letter or digit.
+const ALNUM_ASCII: u8 = 1;
+/// [`BYTE_CLASS`]: a byte of a multi-byte UTF-8 character.
+const NON_ASCII: u8 = 2;
+
+/// The class of every byte, for the scanner's inner loops.
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [OTHER_ASCII; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte >= 0x80 {
+            NON_ASCII
+        } else if byte.is_ascii_alphanumeric() {
+            ALNUM_ASCII
+        } else {
+            OTHER_ASCII
+        };
+        b += 1;
+    }
+    table
+};
 
 impl Featurizer {
     /// Fits the vocabulary and IDF on training sentences.
@@ -747,50 +1116,47 @@ impl Featurizer {
     ) {
         out.indices.clear();
         out.values.clear();
-        let mut counts = std::mem::take(&mut scratch.counts);
-        counts.clear();
+        let mut tally = std::mem::take(&mut scratch.tally);
+        tally.fit(self.vocabulary.len());
         match self.fast.as_ref().filter(|_| allow_fast) {
             Some(fast) => fast.columns(
                 &self.config,
                 sentence,
                 &mut scratch.key,
                 &mut scratch.word_ids,
-                &mut counts,
+                &mut tally,
             ),
             None => {
                 let index = &self.index;
                 for_each_term(&self.config, &self.pattern, sentence, scratch, |t| {
                     if let Some(&i) = index.get(t) {
-                        counts.push(i);
+                        tally.add(i);
                     }
                 });
             }
         }
-        counts.sort_unstable();
+        // Columns in increasing order, each with its count: the same sums,
+        // in the same order, as sorting the columns would give.
         let mut norm = 0.0;
-        let mut k = 0;
-        while k < counts.len() {
-            let i = counts[k];
-            let mut tf = 0.0;
-            while k < counts.len() && counts[k] == i {
-                tf += 1.0;
-                k += 1;
-            }
-            let tf = if self.config.sublinear_tf && tf != 1.0 {
+        let sublinear = self.config.sublinear_tf;
+        let idf = &self.idf;
+        tally.drain(|i, count| {
+            let tf = f64::from(count);
+            let tf = if sublinear && tf != 1.0 {
                 1.0 + f64::ln(tf)
             } else {
                 tf
             };
-            let v = tf * self.idf[i as usize];
+            let v = tf * idf.get(i as usize).copied().unwrap_or(0.0);
             norm += v * v;
             out.indices.push(i);
             out.values.push(v);
-        }
+        });
         if self.config.l2_norm && norm > 0.0 {
             let scale = 1.0 / norm.sqrt();
             out.values.iter_mut().for_each(|v| *v *= scale);
         }
-        scratch.counts = counts;
+        scratch.tally = tally;
     }
 }
 
@@ -1037,7 +1403,10 @@ mod tests {
 
     fn scanner_spans(s: &str) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        scan_default_tokens(s, |a, b| out.push((a, b)));
+        scan_default_tokens(s, |a, b, ascii| {
+            assert_eq!(ascii, s[a..b].is_ascii(), "{s:?}");
+            out.push((a, b))
+        });
         out
     }
 
@@ -1102,6 +1471,64 @@ mod tests {
             "s",
         ]);
         prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    #[test]
+    fn ascii_alnum_bits_classify_every_byte_in_every_lane() {
+        for b in 0..=255u8 {
+            for lane in 0..8 {
+                // The other lanes hold bytes of every kind, too.
+                let mut bytes = [b'a', b' ', 0xE2, b'9', b'Z', b'\'', 0x80, b'@'];
+                bytes[lane] = b;
+                let bits = ascii_alnum_bits(u64::from_le_bytes(bytes));
+                for (k, &x) in bytes.iter().enumerate() {
+                    let set = bits & (0x80 << (8 * k)) != 0;
+                    assert_eq!(set, x.is_ascii_alphanumeric(), "byte {x:#x} in lane {k}");
+                }
+                assert_eq!(bits & !HIGH_BITS, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_keys_are_the_packed_normalised_words() {
+        let tokens = [
+            "a",
+            "Ab",
+            "ABC's",
+            "it's",
+            "'s",
+            "x's",
+            "2024",
+            "2024's",
+            "007",
+            "0123456789012345",
+            "01234567890123456",
+            "abcdefghijklmno",
+            "abcdefghijklmnop",
+            "abcdefghijklmnop's",
+            "abcdefghijklmnopq",
+            "abcdefgh",
+            "ABCDEFGHI",
+            "don't",
+            "O'Neill",
+            "Z9",
+        ];
+        for fold in [true, false] {
+            for t in tokens {
+                // The token alone and inside a longer text (eight-byte loads).
+                for text in [t.to_string(), format!("{t} and more text")] {
+                    let mut normal = String::new();
+                    push_normalised(&mut normal, t, fold);
+                    let key = ascii_key(text.as_bytes(), 0, t.len(), fold);
+                    if let Some(key) = key {
+                        assert_eq!(Some(key), pack_short(&normal), "{t:?}");
+                    } else {
+                        assert!(t.len() > 15, "{t:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

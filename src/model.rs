@@ -353,13 +353,22 @@ impl StanceModel {
 
     /// The logits `b + x·W` of a feature vector.
     fn scores_of(&self, v: &SparseVector, scores: &mut Vec<f64>) {
-        let k = self.labels.len();
         scores.clear();
         scores.extend_from_slice(&self.bias);
-        for (&j, &x) in v.indices.iter().zip(&v.values) {
-            let row = &self.weights[j as usize * k..(j as usize + 1) * k];
-            for (s, w) in scores.iter_mut().zip(row) {
-                *s += x * w;
+        // The same products and sums, in the same order, for any label count;
+        // a fixed count lets the compiler unroll the inner loop.
+        match scores.as_mut_slice() {
+            [a, b] => add_rows(&mut [a, b], &self.weights, v),
+            [a, b, c] => add_rows(&mut [a, b, c], &self.weights, v),
+            [a, b, c, d] => add_rows(&mut [a, b, c, d], &self.weights, v),
+            scores => {
+                let k = scores.len();
+                for (&j, &x) in v.indices.iter().zip(&v.values) {
+                    let row = &self.weights[j as usize * k..(j as usize + 1) * k];
+                    for (s, w) in scores.iter_mut().zip(row) {
+                        *s += x * w;
+                    }
+                }
             }
         }
     }
@@ -674,6 +683,25 @@ struct ModelFile {
 
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+}
+
+/// Adds `x_j · W_j` to the `K` scores for every feature `j` of `v`, in
+/// order; `weights` is row-major `[term][label]` with `K` labels.
+#[inline]
+fn add_rows<const K: usize>(scores: &mut [&mut f64; K], weights: &[f64], v: &SparseVector) {
+    let mut sums = scores.each_ref().map(|s| **s);
+    for (&j, &x) in v.indices.iter().zip(&v.values) {
+        let start = j as usize * K;
+        let Some(row) = weights.get(start..).and_then(<[f64]>::first_chunk::<K>) else {
+            continue;
+        };
+        for (s, w) in sums.iter_mut().zip(row) {
+            *s += x * w;
+        }
+    }
+    for (s, sum) in scores.iter_mut().zip(sums) {
+        **s = sum;
+    }
 }
 
 /// Writes the softmax of `scores` into `out` and returns the arg-max (the

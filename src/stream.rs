@@ -1,9 +1,9 @@
 //! Ordered, parallel, bounded-memory processing of line-oriented streams.
 //!
-//! [`process_lines`] reads its input in chunks of whole lines, hands each
-//! chunk to a worker (a rayon pool of `threads` threads), and writes the
-//! workers' output in input order, so the result is byte-identical for any
-//! thread count. At most [`StreamOptions::chunks_in_flight`] chunks exist at
+//! [`process_lines`] reads its input in chunks of whole lines. Each of
+//! `threads` threads (the calling one included) in turn reads a chunk,
+//! processes it and passes it to the ordered writer, which writes the chunks
+//! in input order, so the result is byte-identical for any thread count. At most [`StreamOptions::chunks_in_flight`] chunks exist at
 //! once and their buffers are reused, so memory stays constant however long
 //! the input is (it grows only with the longest single line).
 //!
@@ -30,8 +30,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::error::{Error, Result};
 
@@ -97,7 +97,7 @@ impl Chunk {
         let mut warnings = Vec::new();
         let mut rest = &self.input[..];
         while !rest.is_empty() {
-            let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            let (line, next) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (&rest[..i], &rest[i + 1..]),
                 None => (rest, &rest[rest.len()..]),
             };
@@ -202,7 +202,7 @@ pub fn process_lines<R, W, S, M, P>(
     mut on_warning: impl FnMut(usize, String) + Send,
 ) -> Result<()>
 where
-    R: Read,
+    R: Read + Send,
     W: Write + Send,
     M: Fn() -> S + Sync,
     P: Fn(&mut S, &[u8], &mut Vec<u8>, &mut Vec<String>) -> std::result::Result<(), String> + Sync,
@@ -229,104 +229,220 @@ where
     } else {
         options.chunks_in_flight.max(threads + 1)
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::InvalidOption(format!("cannot start {threads} threads: {e}")))?;
-    // Empty chunks circulate: reader -> workers -> writer -> reader.
-    let (free_tx, free_rx) = sync_channel::<Chunk>(in_flight);
-    for _ in 0..in_flight {
-        let _ = free_tx.send(Chunk::default());
-    }
-    let (work_tx, work_rx) = sync_channel::<(usize, Chunk)>(in_flight);
-    let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = channel::<(usize, Chunk)>();
-
+    let shared = Shared {
+        reader: Mutex::new(Reader {
+            input,
+            carry,
+            eof,
+            next_seq: 0,
+            error: None,
+        }),
+        free: Mutex::new((0..in_flight).map(|_| Chunk::default()).collect()),
+        freed: Condvar::new(),
+        pending: Mutex::new(Pending {
+            chunks: BTreeMap::new(),
+            next: 0,
+        }),
+        writer: Mutex::new(Writer {
+            output,
+            first_line: 1,
+            on_warning: &mut on_warning,
+            error: None,
+        }),
+        stop: AtomicBool::new(false),
+    };
+    // Every thread, the calling one included, reads a chunk, labels it and
+    // hands it to the ordered writer: `threads` busy threads in all.
     std::thread::scope(|scope| {
-        let writer = scope
-            .spawn(move || write_in_order(&mut output, done_rx, free_tx, options, &mut on_warning));
-        let read_result = pool.in_place_scope(|s| {
-            for _ in 0..threads {
-                let done_tx = done_tx.clone();
-                let work_rx = &work_rx;
-                let make_state = &make_state;
-                let process = &process;
-                s.spawn(move |_| {
-                    let mut state = make_state();
-                    loop {
-                        let job = match work_rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok((seq, mut chunk)) = job else { return };
-                        chunk.process(&mut state, process);
-                        if done_tx.send((seq, chunk)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-            drop(done_tx);
-            read_chunks(&mut input, &free_rx, work_tx, &mut carry, &mut eof, options)
-        });
-        let write_result = writer.join().unwrap_or_else(|_| {
-            Err(Error::Input {
+        let workers: Vec<_> = (1..threads)
+            .map(|_| scope.spawn(|| shared.work(options, &make_state, &process)))
+            .collect();
+        shared.work(options, &make_state, &process);
+        let mut panicked = false;
+        for worker in workers {
+            panicked |= worker.join().is_err();
+        }
+        if panicked {
+            return Err(Error::Input {
                 origin: options.output_name.clone(),
-                message: "the writer thread stopped unexpectedly".into(),
-            })
-        });
-        // A write error (e.g. a closed pipe) also stops the reader; report it first.
-        write_result.and(read_result)
-    })
-}
-
-/// The reader side: fills free chunks and queues them for the workers.
-fn read_chunks<R: Read>(
-    input: &mut R,
-    free_rx: &Receiver<Chunk>,
-    work_tx: SyncSender<(usize, Chunk)>,
-    carry: &mut Vec<u8>,
-    eof: &mut bool,
-    options: &StreamOptions,
-) -> Result<()> {
-    let mut seq = 0;
-    // `recv` fails once the writer has stopped (it holds the sender).
-    while let Ok(mut chunk) = free_rx.recv() {
-        if !fill(input, &mut chunk, carry, eof, options)? {
-            break;
+                message: "a worker thread stopped unexpectedly".into(),
+            });
         }
-        if work_tx.send((seq, chunk)).is_err() {
-            break;
-        }
-        seq += 1;
+        Ok(())
+    })?;
+    let writer = shared
+        .writer
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    // A write error (e.g. a closed pipe) also stops the reader; report it first.
+    if let Some(error) = writer.error {
+        return Err(error);
     }
-    Ok(())
-}
-
-/// The writer side: puts finished chunks back in order, writes them and
-/// returns their buffers to the reader.
-fn write_in_order<W: Write>(
-    output: &mut W,
-    done_rx: Receiver<(usize, Chunk)>,
-    free_tx: SyncSender<Chunk>,
-    options: &StreamOptions,
-    on_warning: &mut dyn FnMut(usize, String),
-) -> Result<()> {
-    let mut pending: BTreeMap<usize, Chunk> = BTreeMap::new();
-    let mut next = 0;
-    let mut first_line = 1;
-    for (seq, chunk) in done_rx {
-        pending.insert(seq, chunk);
-        while let Some(chunk) = pending.remove(&next) {
-            emit(output, &chunk, first_line, options, on_warning)?;
-            first_line += chunk.lines;
-            next += 1;
-            let _ = free_tx.send(chunk);
-        }
+    let reader = shared
+        .reader
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(error) = reader.error {
+        return Err(error);
     }
+    let mut output = writer.output;
     output
         .flush()
         .map_err(|e| Error::io(&options.output_name, "write", e))
+}
+
+/// The input side: one thread at a time fills a chunk and numbers it.
+struct Reader<R> {
+    input: R,
+    carry: Vec<u8>,
+    eof: bool,
+    next_seq: usize,
+    /// A read error; every chunk before it is still written.
+    error: Option<Error>,
+}
+
+/// Labeled chunks waiting for their turn, and the next one to write.
+struct Pending {
+    chunks: BTreeMap<usize, Chunk>,
+    next: usize,
+}
+
+/// The output side, held by the one thread writing at a time.
+struct Writer<'w, W> {
+    output: W,
+    first_line: usize,
+    on_warning: &'w mut (dyn FnMut(usize, String) + Send),
+    error: Option<Error>,
+}
+
+/// What the threads of [`process_lines`] share.
+struct Shared<'w, R, W> {
+    reader: Mutex<Reader<R>>,
+    /// Chunk buffers not in use; at most `chunks_in_flight` exist.
+    free: Mutex<Vec<Chunk>>,
+    freed: Condvar,
+    pending: Mutex<Pending>,
+    writer: Mutex<Writer<'w, W>>,
+    /// Set on the first error: no thread starts another chunk.
+    stop: AtomicBool,
+}
+
+/// Locks `m`, ignoring poisoning (a panicking thread is reported by `join`).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<R: Read, W: Write> Shared<'_, R, W> {
+    /// One thread's loop: take a free buffer, read, label, write in order.
+    fn work<S, M, P>(&self, options: &StreamOptions, make_state: &M, process: &P)
+    where
+        M: Fn() -> S,
+        P: Fn(&mut S, &[u8], &mut Vec<u8>, &mut Vec<String>) -> std::result::Result<(), String>,
+    {
+        let mut state = None;
+        while let Some(mut chunk) = self.take_free() {
+            let Some(seq) = self.read(&mut chunk, options) else {
+                self.give_back(chunk);
+                break;
+            };
+            let state = state.get_or_insert_with(make_state);
+            chunk.process(state, process);
+            lock(&self.pending).chunks.insert(seq, chunk);
+            self.write_ready(options);
+        }
+        // Whoever stops first must not leave the others waiting for buffers.
+        drop(lock(&self.free));
+        self.freed.notify_all();
+    }
+
+    /// A free buffer, waiting for one if need be; `None` once the run stops.
+    fn take_free(&self) -> Option<Chunk> {
+        let mut free = lock(&self.free);
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            if let Some(chunk) = free.pop() {
+                return Some(chunk);
+            }
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn give_back(&self, chunk: Chunk) {
+        lock(&self.free).push(chunk);
+        self.freed.notify_one();
+    }
+
+    /// Fills `chunk` with the next lines; returns its number, or `None` at
+    /// the end of the input or after a read error (which stops the run).
+    fn read(&self, chunk: &mut Chunk, options: &StreamOptions) -> Option<usize> {
+        let mut reader = lock(&self.reader);
+        if reader.error.is_some() || self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let Reader {
+            input, carry, eof, ..
+        } = &mut *reader;
+        match fill(input, chunk, carry, eof, options) {
+            Ok(true) => {
+                let seq = reader.next_seq;
+                reader.next_seq += 1;
+                Some(seq)
+            }
+            Ok(false) => None,
+            Err(e) => {
+                reader.error = Some(e);
+                None
+            }
+        }
+    }
+
+    /// Writes every labeled chunk whose turn has come, unless another thread
+    /// is writing: that one then sees the chunks queued before it let go.
+    fn write_ready(&self, options: &StreamOptions) {
+        loop {
+            let Ok(mut writer) = self.writer.try_lock() else {
+                return;
+            };
+            while let Some(chunk) = self.pop_next() {
+                if writer.error.is_none() {
+                    let Writer {
+                        output,
+                        first_line,
+                        on_warning,
+                        error,
+                    } = &mut *writer;
+                    match emit(output, &chunk, *first_line, options, &mut **on_warning) {
+                        Ok(()) => *first_line += chunk.lines,
+                        Err(e) => {
+                            *error = Some(e);
+                            self.stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+                self.give_back(chunk);
+            }
+            drop(writer);
+            // A chunk queued while this thread held the writer is written now.
+            let pending = lock(&self.pending);
+            if pending.chunks.keys().next() != Some(&pending.next) {
+                return;
+            }
+        }
+    }
+
+    /// The next chunk in input order, if it is ready.
+    fn pop_next(&self) -> Option<Chunk> {
+        let mut pending = lock(&self.pending);
+        let next = pending.next;
+        let chunk = pending.chunks.remove(&next)?;
+        pending.next += 1;
+        Some(chunk)
+    }
 }
 
 #[cfg(test)]

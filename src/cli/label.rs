@@ -161,7 +161,7 @@ impl<'a> Labeler<'a> {
             out.push(b'\t');
             write_fixed4(out, self.probabilities[best]);
             out.push(b'\t');
-            if text.contains(['\t', '\n', '\r']) {
+            if memchr::memchr3(b'\t', b'\n', b'\r', text.as_bytes()).is_some() {
                 out.extend_from_slice(text.replace(['\t', '\n', '\r'], " ").as_bytes());
             } else {
                 out.extend_from_slice(text.as_bytes());
@@ -390,7 +390,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..StreamOptions::default()
         };
         process_lines(
-            std::io::stdin().lock(),
+            std::io::stdin(),
             std::io::stdout(),
             &options,
             || Labeler::new(&model, &source, &args),
