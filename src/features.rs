@@ -686,11 +686,24 @@ impl FastIndex {
     }
 }
 
-/// Whether a gap between words ends a negation scope.
+/// Whether a gap between words ends a negation scope: it holds one of
+/// `. , ; : ! ? ( ) "` or a curly quote or dash (`“ ” — –`).
+#[inline]
 fn has_clause_punctuation(gap: &str) -> bool {
-    gap.contains([
-        '.', ',', ';', ':', '!', '?', '(', ')', '"', '“', '”', '—', '–',
-    ])
+    let bytes = gap.as_bytes();
+    // Most gaps are one space: settle them without a search.
+    if bytes == b" " {
+        return false;
+    }
+    let mut non_ascii = false;
+    for &b in bytes {
+        match b {
+            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'(' | b')' | b'"' => return true,
+            0x80.. => non_ascii = true,
+            _ => {}
+        }
+    }
+    non_ascii && gap.contains(['“', '”', '—', '–'])
 }
 
 /// Whether a (folded) word opens a negation scope.
@@ -1591,6 +1604,14 @@ mod tests {
         #[test]
         fn scanner_matches_the_regex_on_arbitrary_unicode(s in "\\PC{0,60}") {
             proptest::prop_assert_eq!(scanner_spans(&s), regex_spans(&s));
+        }
+
+        #[test]
+        fn clause_punctuation_is_found_in_any_gap(s in "[ .,;:!?()\"“”—–'a\\PC]{0,6}") {
+            let reference = s.contains([
+                '.', ',', ';', ':', '!', '?', '(', ')', '"', '“', '”', '—', '–',
+            ]);
+            proptest::prop_assert_eq!(has_clause_punctuation(&s), reference);
         }
 
         #[test]
