@@ -45,9 +45,8 @@ measure() {
     if [[ -z "$best_s" ]] || awk "BEGIN{exit !($s < $best_s)}"; then best_s=$s; fi
     if [[ -z "$best_mb" ]] || (( mb < best_mb )); then best_mb=$mb; fi
   done
-  local features
-  features=$(grep -o '"n_features":[0-9]*' "$work/m.json" | head -1 | cut -d: -f2)
-  [[ -n "$features" ]] || features=$(grep -c '^\["' "$work/m.json" || true)
+  local features  # one line per vocabulary term: `    ["term", idf, [weights]],`
+  features=$(grep -c '^ *\["' "$work/m.json" || true)
   printf '%s %s %s\n' "$best_s" "$(awk "BEGIN{printf \"%.0f\", $best_mb/1024}")" "$features"
 }
 
