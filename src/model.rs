@@ -881,6 +881,19 @@ fn fit_naive_bayes(
     options: &TrainOptions,
     k: usize,
 ) -> Result<Linear> {
+    let block_rows = naive_bayes_block_rows(featurizer.len());
+    fit_naive_bayes_in_blocks(featurizer, texts, targets, rows, options, k, block_rows)
+}
+
+fn fit_naive_bayes_in_blocks(
+    featurizer: &Featurizer,
+    texts: &[&str],
+    targets: &[usize],
+    rows: &[usize],
+    options: &TrainOptions,
+    k: usize,
+    block_rows: usize,
+) -> Result<Linear> {
     let n_features = featurizer.len();
     let params = MultinomialNb::params()
         .alpha(options.alpha)
@@ -889,7 +902,7 @@ fn fit_naive_bayes(
     let mut model: Option<MultinomialNb<f64, usize>> = None;
     let mut scratch = Scratch::default();
     let mut v = SparseVector::default();
-    for block in rows.chunks(naive_bayes_block_rows(n_features)) {
+    for block in rows.chunks(block_rows.max(1)) {
         let mut x = Array2::<f64>::zeros((block.len(), n_features));
         let mut y = Array1::<usize>::zeros(block.len());
         for (r, &i) in block.iter().enumerate() {
@@ -950,6 +963,58 @@ mod tests {
 
     fn rec(text: &str, label: &str) -> LabeledSentence {
         LabeledSentence::new(text, label)
+    }
+
+    #[test]
+    fn naive_bayes_fitted_in_blocks_equals_one_fit() {
+        let records = data();
+        let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+        let labels = label_set(&records);
+        let targets: Vec<usize> = records
+            .iter()
+            .map(|r| labels.binary_search(&r.label).unwrap())
+            .collect();
+        let options = TrainOptions::default();
+        let featurizer = Featurizer::fit(options.features.clone(), &texts).unwrap();
+        let rows = training_rows(&targets, labels.len(), true);
+        let k = labels.len();
+        let (w_one, b_one, _) = fit_naive_bayes_in_blocks(
+            &featurizer,
+            &texts,
+            &targets,
+            &rows,
+            &options,
+            k,
+            rows.len(),
+        )
+        .unwrap();
+        // linfa's own one-shot fit on the same dense rows.
+        let x = dense_features(
+            &featurizer,
+            &rows.iter().map(|&i| texts[i]).collect::<Vec<_>>(),
+        );
+        let y = Array1::from(rows.iter().map(|&i| targets[i]).collect::<Vec<_>>());
+        let linfa = MultinomialNb::params()
+            .alpha(options.alpha)
+            .fit(&Dataset::new(x, y))
+            .unwrap();
+        let (w_linfa, b_linfa) = naive_bayes_linear(&linfa, featurizer.len(), k).unwrap();
+        assert_eq!((&w_one, &b_one), (&w_linfa, &b_linfa));
+        for block_rows in [1, 2, 5] {
+            let (w, b, _) = fit_naive_bayes_in_blocks(
+                &featurizer,
+                &texts,
+                &targets,
+                &rows,
+                &options,
+                k,
+                block_rows,
+            )
+            .unwrap();
+            for (x, y) in w.iter().chain(&b).zip(w_one.iter().chain(&b_one)) {
+                assert!((x - y).abs() < 1e-12, "blocks of {block_rows}: {x} vs {y}");
+            }
+        }
     }
 
     fn data() -> Vec<LabeledSentence> {
