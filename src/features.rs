@@ -186,7 +186,7 @@ pub struct Scratch {
     spans: Vec<(u32, u32, bool)>,
     key: String,
     tally: Tally,
-    word_ids: Vec<(u32, bool)>,
+    word_ids: Vec<u32>,
 }
 
 /// How often each column occurs in one sentence, read back in column order
@@ -293,10 +293,9 @@ struct FastIndex {
     short_words: Table<u128, LexEntry>,
     /// The same for longer words.
     long_words: FxHashMap<Box<str>, LexEntry>,
-    /// Word id → column of the unigram, or [`NONE`].
-    unigram: Vec<u32>,
-    /// Word id → column of its `but:` copy, or [`NONE`].
-    contrast: Vec<u32>,
+    /// Word id → columns of the unigram and of its `but:` copy, each or
+    /// [`NONE`]: one load for both.
+    single: Vec<[u32; 2]>,
     /// Word ids of a bigram, first in the high half → column.
     bigrams: Table<u64, u32>,
     /// Word ids of a longer n-gram (3 or 4 words, padded with [`NONE`]) → column.
@@ -433,7 +432,8 @@ fn ascii_key(bytes: &[u8], start: usize, end: usize, fold_numbers: bool) -> Opti
             load_le(bytes, start + 8, len - 8) | (LOWER & mask),
         )
     };
-    if fold_numbers && !possessive {
+    // Only a token that starts with a digit can be all digits.
+    if fold_numbers && !possessive && bytes.get(start).is_some_and(u8::is_ascii_digit) {
         let digits = if len <= 8 {
             lo & HIGH_NIBBLES == DIGITS & (u64::MAX >> (64 - 8 * len))
         } else {
@@ -501,8 +501,6 @@ impl FastIndex {
         }
         token_classes()?;
         let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut unigram: Vec<u32> = Vec::new();
-        let mut contrast: Vec<u32> = Vec::new();
         let mut ngrams = FxHashMap::default();
         let mut bigrams = Vec::new();
         // Terms in column order; the borrowed words live as long as `vocabulary`.
@@ -525,12 +523,11 @@ impl FastIndex {
             let word_ids = parts.iter().map(|p| id_of(p, &mut ids)).collect();
             words_of_terms.push((column as u32, word_ids, false));
         }
-        unigram.resize(ids.len(), NONE);
-        contrast.resize(ids.len(), NONE);
+        let mut single = vec![[NONE; 2]; ids.len()];
         for (column, word_ids, is_contrast) in words_of_terms {
             match (word_ids.as_slice(), is_contrast) {
-                ([id], true) => contrast[*id as usize] = column,
-                ([id], false) => unigram[*id as usize] = column,
+                ([id], true) => single[*id as usize][1] = column,
+                ([id], false) => single[*id as usize][0] = column,
                 ([a, b], _) => bigrams.push(((u64::from(*a) << 32) | u64::from(*b), column)),
                 (many, _) => {
                     let mut key = [NONE; 4];
@@ -569,8 +566,7 @@ impl FastIndex {
         Some(FastIndex {
             short_words: Table::new(short_words, UNKNOWN_WORD),
             long_words,
-            unigram,
-            contrast,
+            single,
             bigrams: Table::new(bigrams, NONE),
             ngrams,
         })
@@ -582,7 +578,7 @@ impl FastIndex {
         config: &FeatureConfig,
         sentence: &str,
         key: &mut String,
-        word_ids: &mut Vec<(u32, bool)>,
+        word_ids: &mut Vec<u32>,
         tally: &mut Tally,
     ) {
         word_ids.clear();
@@ -590,15 +586,18 @@ impl FastIndex {
         let mut last_end = 0usize;
         let mut negated = false;
         let mut contrast = false;
-        // Unigrams and bigrams are counted as the words come; longer n-grams
-        // and contrast copies from the list of word ids.
+        // Unigrams, bigrams and contrast copies are counted as the words
+        // come; longer n-grams from the list of word ids. The tally puts the
+        // columns in order, so the order of counting does not matter.
         let [lo, hi] = config.word_ngrams;
         let unigrams = lo <= 1 && 1 <= hi;
         let bigrams = lo <= 2 && 2 <= hi;
-        let keep_ids = hi >= 3 || config.contrast;
+        let keep_ids = hi >= 3;
         let mut previous = NONE;
         scan_default_tokens(sentence, |start, end, ascii| {
-            if config.negation && has_clause_punctuation(&sentence[last_end..start]) {
+            if config.negation
+                && has_clause_punctuation(bytes.get(last_end..start).unwrap_or_default())
+            {
                 negated = false;
             }
             last_end = end;
@@ -637,11 +636,13 @@ impl FastIndex {
                 entry.plain
             };
             if id != NONE {
-                if unigrams {
-                    if let Some(&c) = self.unigram.get(id as usize) {
-                        if c != NONE {
-                            tally.add(c);
-                        }
+                if let Some(&[unigram, marked]) = self.single.get(id as usize) {
+                    if unigrams && unigram != NONE {
+                        tally.add(unigram);
+                    }
+                    // A word after a contrast word (`config.contrast` only).
+                    if contrast && marked != NONE {
+                        tally.add(marked);
                     }
                 }
                 if bigrams && previous != NONE {
@@ -655,31 +656,22 @@ impl FastIndex {
             }
             previous = id;
             if keep_ids {
-                word_ids.push((id, contrast));
+                word_ids.push(id);
             }
             negated |= entry.negator;
-            contrast |= entry.contrast;
+            contrast |= config.contrast && entry.contrast;
         });
         for n in lo.max(3)..=hi.min(word_ids.len()) {
             for window in word_ids.windows(n) {
-                if window.iter().any(|w| w.0 == NONE) {
+                if window.contains(&NONE) {
                     continue;
                 }
                 let mut k = [NONE; 4];
-                for (slot, w) in k.iter_mut().zip(window) {
-                    *slot = w.0;
+                for (slot, &w) in k.iter_mut().zip(window) {
+                    *slot = w;
                 }
                 if let Some(&c) = self.ngrams.get(&k) {
                     tally.add(c);
-                }
-            }
-        }
-        if config.contrast {
-            for &(id, after) in word_ids.iter() {
-                if let Some(&c) = self.contrast.get(id as usize).filter(|_| after) {
-                    if c != NONE {
-                        tally.add(c);
-                    }
                 }
             }
         }
@@ -689,8 +681,7 @@ impl FastIndex {
 /// Whether a gap between words ends a negation scope: it holds one of
 /// `. , ; : ! ? ( ) "` or a curly quote or dash (`“ ” — –`).
 #[inline]
-fn has_clause_punctuation(gap: &str) -> bool {
-    let bytes = gap.as_bytes();
+fn has_clause_punctuation(bytes: &[u8]) -> bool {
     // Most gaps are one space: settle them without a search.
     if bytes == b" " {
         return false;
@@ -703,7 +694,12 @@ fn has_clause_punctuation(gap: &str) -> bool {
             _ => {}
         }
     }
-    non_ascii && gap.contains(['“', '”', '—', '–'])
+    // `“ ” — –` are E2 80 9C, E2 80 9D, E2 80 94 and E2 80 93 in UTF-8; in
+    // valid UTF-8 such three bytes are always that whole character.
+    non_ascii
+        && bytes
+            .windows(3)
+            .any(|w| matches!(w, [0xE2, 0x80, 0x9C | 0x9D | 0x94 | 0x93]))
 }
 
 /// Whether a (folded) word opens a negation scope.
@@ -1194,7 +1190,7 @@ fn for_each_term(
     for m in pattern.find_iter(sentence) {
         let gap = &sentence[last_end..m.start()];
         last_end = m.end();
-        if has_clause_punctuation(gap) {
+        if has_clause_punctuation(gap.as_bytes()) {
             negated = false;
         }
         let start = words.len();
@@ -1611,7 +1607,7 @@ mod tests {
             let reference = s.contains([
                 '.', ',', ';', ':', '!', '?', '(', ')', '"', '“', '”', '—', '–',
             ]);
-            proptest::prop_assert_eq!(has_clause_punctuation(&s), reference);
+            proptest::prop_assert_eq!(has_clause_punctuation(s.as_bytes()), reference);
         }
 
         #[test]
