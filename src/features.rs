@@ -293,13 +293,26 @@ struct FastIndex {
     short_words: Table<u128, LexEntry>,
     /// The same for longer words.
     long_words: FxHashMap<Box<str>, LexEntry>,
-    /// Word id → columns of the unigram and of its `but:` copy, each or
-    /// [`NONE`]: one load for both.
-    single: Vec<[u32; 2]>,
+    /// Word id → its unigram and `but:` copy columns and whether it can
+    /// begin or end a bigram: one load for all four.
+    single: Vec<WordColumns>,
     /// Word ids of a bigram, first in the high half → column.
     bigrams: Table<u64, u32>,
     /// Word ids of a longer n-gram (3 or 4 words, padded with [`NONE`]) → column.
     ngrams: FxHashMap<[u32; 4], u32>,
+}
+
+/// What the fast path needs of one word id.
+#[derive(Debug, Clone, Copy)]
+struct WordColumns {
+    /// Column of the unigram, or [`NONE`].
+    unigram: u32,
+    /// Column of the `but:` copy, or [`NONE`].
+    marked: u32,
+    /// Whether some bigram of the vocabulary begins with this word.
+    begins_bigram: bool,
+    /// Whether some bigram of the vocabulary ends with this word.
+    ends_bigram: bool,
 }
 
 /// What a word not in [`FastIndex::short_words`] or `long_words` becomes.
@@ -523,12 +536,24 @@ impl FastIndex {
             let word_ids = parts.iter().map(|p| id_of(p, &mut ids)).collect();
             words_of_terms.push((column as u32, word_ids, false));
         }
-        let mut single = vec![[NONE; 2]; ids.len()];
+        let mut single = vec![
+            WordColumns {
+                unigram: NONE,
+                marked: NONE,
+                begins_bigram: false,
+                ends_bigram: false,
+            };
+            ids.len()
+        ];
         for (column, word_ids, is_contrast) in words_of_terms {
             match (word_ids.as_slice(), is_contrast) {
-                ([id], true) => single[*id as usize][1] = column,
-                ([id], false) => single[*id as usize][0] = column,
-                ([a, b], _) => bigrams.push(((u64::from(*a) << 32) | u64::from(*b), column)),
+                ([id], true) => single[*id as usize].marked = column,
+                ([id], false) => single[*id as usize].unigram = column,
+                ([a, b], _) => {
+                    single[*a as usize].begins_bigram = true;
+                    single[*b as usize].ends_bigram = true;
+                    bigrams.push(((u64::from(*a) << 32) | u64::from(*b), column));
+                }
                 (many, _) => {
                     let mut key = [NONE; 4];
                     key[..many.len()].copy_from_slice(many);
@@ -635,17 +660,18 @@ impl FastIndex {
             } else {
                 entry.plain
             };
-            if id != NONE {
-                if let Some(&[unigram, marked]) = self.single.get(id as usize) {
-                    if unigrams && unigram != NONE {
-                        tally.add(unigram);
-                    }
-                    // A word after a contrast word (`config.contrast` only).
-                    if contrast && marked != NONE {
-                        tally.add(marked);
-                    }
+            // The previous word if it can begin a bigram, else `NONE`: a
+            // bigram lookup is made only when it can find something.
+            let mut begins = NONE;
+            if let Some(word) = self.single.get(id as usize) {
+                if unigrams && word.unigram != NONE {
+                    tally.add(word.unigram);
                 }
-                if bigrams && previous != NONE {
+                // A word after a contrast word (`config.contrast` only).
+                if contrast && word.marked != NONE {
+                    tally.add(word.marked);
+                }
+                if bigrams && previous != NONE && word.ends_bigram {
                     let pair = (u64::from(previous) << 32) | u64::from(id);
                     if let Some(&c) = self.bigrams.get(pair) {
                         if c != NONE {
@@ -653,8 +679,11 @@ impl FastIndex {
                         }
                     }
                 }
+                if word.begins_bigram {
+                    begins = id;
+                }
             }
-            previous = id;
+            previous = begins;
             if keep_ids {
                 word_ids.push(id);
             }
@@ -854,15 +883,18 @@ fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize, bool)) {
         }
         // The rest of the run of letters and digits, eight bytes at a time.
         loop {
+            let mut stopped = false;
             while let Some(eight) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
                 let stop = !ascii_alnum_bits(u64::from_le_bytes(*eight)) & HIGH_BITS;
                 if stop != 0 {
                     i += (stop.trailing_zeros() / 8) as usize;
+                    stopped = true;
                     break;
                 }
                 i += 8;
             }
-            while i < len && class(i) == ALNUM_ASCII {
+            // Fewer than eight bytes left: byte by byte.
+            while !stopped && i < len && class(i) == ALNUM_ASCII {
                 i += 1;
             }
             if i < len && class(i) == NON_ASCII {
@@ -1116,6 +1148,19 @@ impl Featurizer {
         self.transform_with(sentence, scratch, out, true);
     }
 
+    /// [`Featurizer::transform_into`] without the final scaling: returns the
+    /// factor by which every value is still to be multiplied (exactly 1.0
+    /// without L2 normalisation), so a caller that reads each value once can
+    /// scale it there instead of in a separate pass, with the same products.
+    pub(crate) fn transform_unscaled_into(
+        &self,
+        sentence: &str,
+        scratch: &mut Scratch,
+        out: &mut SparseVector,
+    ) -> f64 {
+        self.transform_unscaled(sentence, scratch, out, true)
+    }
+
     fn transform_with(
         &self,
         sentence: &str,
@@ -1123,6 +1168,21 @@ impl Featurizer {
         out: &mut SparseVector,
         allow_fast: bool,
     ) {
+        let scale = self.transform_unscaled(sentence, scratch, out, allow_fast);
+        if scale != 1.0 {
+            out.values.iter_mut().for_each(|v| *v *= scale);
+        }
+    }
+
+    /// The vector before L2 scaling, and the scale (see
+    /// [`Featurizer::transform_unscaled_into`]).
+    fn transform_unscaled(
+        &self,
+        sentence: &str,
+        scratch: &mut Scratch,
+        out: &mut SparseVector,
+        allow_fast: bool,
+    ) -> f64 {
         out.indices.clear();
         out.values.clear();
         let mut tally = std::mem::take(&mut scratch.tally);
@@ -1161,11 +1221,12 @@ impl Featurizer {
             out.indices.push(i);
             out.values.push(v);
         });
-        if self.config.l2_norm && norm > 0.0 {
-            let scale = 1.0 / norm.sqrt();
-            out.values.iter_mut().for_each(|v| *v *= scale);
-        }
         scratch.tally = tally;
+        if self.config.l2_norm && norm > 0.0 {
+            1.0 / norm.sqrt()
+        } else {
+            1.0
+        }
     }
 }
 
