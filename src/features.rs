@@ -186,7 +186,7 @@ pub struct Scratch {
     spans: Vec<(u32, u32, bool)>,
     key: String,
     tally: Tally,
-    word_ids: Vec<(u32, bool)>,
+    word_ids: Vec<u32>,
 }
 
 /// How often each column occurs in one sentence, read back in column order
@@ -293,14 +293,26 @@ struct FastIndex {
     short_words: Table<u128, LexEntry>,
     /// The same for longer words.
     long_words: FxHashMap<Box<str>, LexEntry>,
-    /// Word id → column of the unigram, or [`NONE`].
-    unigram: Vec<u32>,
-    /// Word id → column of its `but:` copy, or [`NONE`].
-    contrast: Vec<u32>,
+    /// Word id → its unigram and `but:` copy columns and whether it can
+    /// begin or end a bigram: one load for all four.
+    single: Vec<WordColumns>,
     /// Word ids of a bigram, first in the high half → column.
     bigrams: Table<u64, u32>,
     /// Word ids of a longer n-gram (3 or 4 words, padded with [`NONE`]) → column.
     ngrams: FxHashMap<[u32; 4], u32>,
+}
+
+/// What the fast path needs of one word id.
+#[derive(Debug, Clone, Copy)]
+struct WordColumns {
+    /// Column of the unigram, or [`NONE`].
+    unigram: u32,
+    /// Column of the `but:` copy, or [`NONE`].
+    marked: u32,
+    /// Whether some bigram of the vocabulary begins with this word.
+    begins_bigram: bool,
+    /// Whether some bigram of the vocabulary ends with this word.
+    ends_bigram: bool,
 }
 
 /// What a word not in [`FastIndex::short_words`] or `long_words` becomes.
@@ -433,7 +445,8 @@ fn ascii_key(bytes: &[u8], start: usize, end: usize, fold_numbers: bool) -> Opti
             load_le(bytes, start + 8, len - 8) | (LOWER & mask),
         )
     };
-    if fold_numbers && !possessive {
+    // Only a token that starts with a digit can be all digits.
+    if fold_numbers && !possessive && bytes.get(start).is_some_and(u8::is_ascii_digit) {
         let digits = if len <= 8 {
             lo & HIGH_NIBBLES == DIGITS & (u64::MAX >> (64 - 8 * len))
         } else {
@@ -501,8 +514,6 @@ impl FastIndex {
         }
         token_classes()?;
         let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut unigram: Vec<u32> = Vec::new();
-        let mut contrast: Vec<u32> = Vec::new();
         let mut ngrams = FxHashMap::default();
         let mut bigrams = Vec::new();
         // Terms in column order; the borrowed words live as long as `vocabulary`.
@@ -525,13 +536,24 @@ impl FastIndex {
             let word_ids = parts.iter().map(|p| id_of(p, &mut ids)).collect();
             words_of_terms.push((column as u32, word_ids, false));
         }
-        unigram.resize(ids.len(), NONE);
-        contrast.resize(ids.len(), NONE);
+        let mut single = vec![
+            WordColumns {
+                unigram: NONE,
+                marked: NONE,
+                begins_bigram: false,
+                ends_bigram: false,
+            };
+            ids.len()
+        ];
         for (column, word_ids, is_contrast) in words_of_terms {
             match (word_ids.as_slice(), is_contrast) {
-                ([id], true) => contrast[*id as usize] = column,
-                ([id], false) => unigram[*id as usize] = column,
-                ([a, b], _) => bigrams.push(((u64::from(*a) << 32) | u64::from(*b), column)),
+                ([id], true) => single[*id as usize].marked = column,
+                ([id], false) => single[*id as usize].unigram = column,
+                ([a, b], _) => {
+                    single[*a as usize].begins_bigram = true;
+                    single[*b as usize].ends_bigram = true;
+                    bigrams.push(((u64::from(*a) << 32) | u64::from(*b), column));
+                }
                 (many, _) => {
                     let mut key = [NONE; 4];
                     key[..many.len()].copy_from_slice(many);
@@ -569,8 +591,7 @@ impl FastIndex {
         Some(FastIndex {
             short_words: Table::new(short_words, UNKNOWN_WORD),
             long_words,
-            unigram,
-            contrast,
+            single,
             bigrams: Table::new(bigrams, NONE),
             ngrams,
         })
@@ -582,7 +603,7 @@ impl FastIndex {
         config: &FeatureConfig,
         sentence: &str,
         key: &mut String,
-        word_ids: &mut Vec<(u32, bool)>,
+        word_ids: &mut Vec<u32>,
         tally: &mut Tally,
     ) {
         word_ids.clear();
@@ -590,15 +611,18 @@ impl FastIndex {
         let mut last_end = 0usize;
         let mut negated = false;
         let mut contrast = false;
-        // Unigrams and bigrams are counted as the words come; longer n-grams
-        // and contrast copies from the list of word ids.
+        // Unigrams, bigrams and contrast copies are counted as the words
+        // come; longer n-grams from the list of word ids. The tally puts the
+        // columns in order, so the order of counting does not matter.
         let [lo, hi] = config.word_ngrams;
         let unigrams = lo <= 1 && 1 <= hi;
         let bigrams = lo <= 2 && 2 <= hi;
-        let keep_ids = hi >= 3 || config.contrast;
+        let keep_ids = hi >= 3;
         let mut previous = NONE;
         scan_default_tokens(sentence, |start, end, ascii| {
-            if config.negation && has_clause_punctuation(&sentence[last_end..start]) {
+            if config.negation
+                && has_clause_punctuation(bytes.get(last_end..start).unwrap_or_default())
+            {
                 negated = false;
             }
             last_end = end;
@@ -636,15 +660,18 @@ impl FastIndex {
             } else {
                 entry.plain
             };
-            if id != NONE {
-                if unigrams {
-                    if let Some(&c) = self.unigram.get(id as usize) {
-                        if c != NONE {
-                            tally.add(c);
-                        }
-                    }
+            // The previous word if it can begin a bigram, else `NONE`: a
+            // bigram lookup is made only when it can find something.
+            let mut begins = NONE;
+            if let Some(word) = self.single.get(id as usize) {
+                if unigrams && word.unigram != NONE {
+                    tally.add(word.unigram);
                 }
-                if bigrams && previous != NONE {
+                // A word after a contrast word (`config.contrast` only).
+                if contrast && word.marked != NONE {
+                    tally.add(word.marked);
+                }
+                if bigrams && previous != NONE && word.ends_bigram {
                     let pair = (u64::from(previous) << 32) | u64::from(id);
                     if let Some(&c) = self.bigrams.get(pair) {
                         if c != NONE {
@@ -652,34 +679,28 @@ impl FastIndex {
                         }
                     }
                 }
+                if word.begins_bigram {
+                    begins = id;
+                }
             }
-            previous = id;
+            previous = begins;
             if keep_ids {
-                word_ids.push((id, contrast));
+                word_ids.push(id);
             }
             negated |= entry.negator;
-            contrast |= entry.contrast;
+            contrast |= config.contrast && entry.contrast;
         });
         for n in lo.max(3)..=hi.min(word_ids.len()) {
             for window in word_ids.windows(n) {
-                if window.iter().any(|w| w.0 == NONE) {
+                if window.contains(&NONE) {
                     continue;
                 }
                 let mut k = [NONE; 4];
-                for (slot, w) in k.iter_mut().zip(window) {
-                    *slot = w.0;
+                for (slot, &w) in k.iter_mut().zip(window) {
+                    *slot = w;
                 }
                 if let Some(&c) = self.ngrams.get(&k) {
                     tally.add(c);
-                }
-            }
-        }
-        if config.contrast {
-            for &(id, after) in word_ids.iter() {
-                if let Some(&c) = self.contrast.get(id as usize).filter(|_| after) {
-                    if c != NONE {
-                        tally.add(c);
-                    }
                 }
             }
         }
@@ -689,8 +710,7 @@ impl FastIndex {
 /// Whether a gap between words ends a negation scope: it holds one of
 /// `. , ; : ! ? ( ) "` or a curly quote or dash (`“ ” — –`).
 #[inline]
-fn has_clause_punctuation(gap: &str) -> bool {
-    let bytes = gap.as_bytes();
+fn has_clause_punctuation(bytes: &[u8]) -> bool {
     // Most gaps are one space: settle them without a search.
     if bytes == b" " {
         return false;
@@ -703,7 +723,12 @@ fn has_clause_punctuation(gap: &str) -> bool {
             _ => {}
         }
     }
-    non_ascii && gap.contains(['“', '”', '—', '–'])
+    // `“ ” — –` are E2 80 9C, E2 80 9D, E2 80 94 and E2 80 93 in UTF-8; in
+    // valid UTF-8 such three bytes are always that whole character.
+    non_ascii
+        && bytes
+            .windows(3)
+            .any(|w| matches!(w, [0xE2, 0x80, 0x9C | 0x9D | 0x94 | 0x93]))
 }
 
 /// Whether a (folded) word opens a negation scope.
@@ -858,15 +883,18 @@ fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize, bool)) {
         }
         // The rest of the run of letters and digits, eight bytes at a time.
         loop {
+            let mut stopped = false;
             while let Some(eight) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
                 let stop = !ascii_alnum_bits(u64::from_le_bytes(*eight)) & HIGH_BITS;
                 if stop != 0 {
                     i += (stop.trailing_zeros() / 8) as usize;
+                    stopped = true;
                     break;
                 }
                 i += 8;
             }
-            while i < len && class(i) == ALNUM_ASCII {
+            // Fewer than eight bytes left: byte by byte.
+            while !stopped && i < len && class(i) == ALNUM_ASCII {
                 i += 1;
             }
             if i < len && class(i) == NON_ASCII {
@@ -1120,6 +1148,19 @@ impl Featurizer {
         self.transform_with(sentence, scratch, out, true);
     }
 
+    /// [`Featurizer::transform_into`] without the final scaling: returns the
+    /// factor by which every value is still to be multiplied (exactly 1.0
+    /// without L2 normalisation), so a caller that reads each value once can
+    /// scale it there instead of in a separate pass, with the same products.
+    pub(crate) fn transform_unscaled_into(
+        &self,
+        sentence: &str,
+        scratch: &mut Scratch,
+        out: &mut SparseVector,
+    ) -> f64 {
+        self.transform_unscaled(sentence, scratch, out, true)
+    }
+
     fn transform_with(
         &self,
         sentence: &str,
@@ -1127,6 +1168,21 @@ impl Featurizer {
         out: &mut SparseVector,
         allow_fast: bool,
     ) {
+        let scale = self.transform_unscaled(sentence, scratch, out, allow_fast);
+        if scale != 1.0 {
+            out.values.iter_mut().for_each(|v| *v *= scale);
+        }
+    }
+
+    /// The vector before L2 scaling, and the scale (see
+    /// [`Featurizer::transform_unscaled_into`]).
+    fn transform_unscaled(
+        &self,
+        sentence: &str,
+        scratch: &mut Scratch,
+        out: &mut SparseVector,
+        allow_fast: bool,
+    ) -> f64 {
         out.indices.clear();
         out.values.clear();
         let mut tally = std::mem::take(&mut scratch.tally);
@@ -1165,11 +1221,12 @@ impl Featurizer {
             out.indices.push(i);
             out.values.push(v);
         });
-        if self.config.l2_norm && norm > 0.0 {
-            let scale = 1.0 / norm.sqrt();
-            out.values.iter_mut().for_each(|v| *v *= scale);
-        }
         scratch.tally = tally;
+        if self.config.l2_norm && norm > 0.0 {
+            1.0 / norm.sqrt()
+        } else {
+            1.0
+        }
     }
 }
 
@@ -1194,7 +1251,7 @@ fn for_each_term(
     for m in pattern.find_iter(sentence) {
         let gap = &sentence[last_end..m.start()];
         last_end = m.end();
-        if has_clause_punctuation(gap) {
+        if has_clause_punctuation(gap.as_bytes()) {
             negated = false;
         }
         let start = words.len();
@@ -1611,7 +1668,7 @@ mod tests {
             let reference = s.contains([
                 '.', ',', ';', ':', '!', '?', '(', ')', '"', '“', '”', '—', '–',
             ]);
-            proptest::prop_assert_eq!(has_clause_punctuation(&s), reference);
+            proptest::prop_assert_eq!(has_clause_punctuation(s.as_bytes()), reference);
         }
 
         #[test]

@@ -345,25 +345,31 @@ impl StanceModel {
         scratch: &mut PredictScratch,
         probabilities: &mut Vec<f64>,
     ) -> usize {
-        self.featurizer
-            .transform_into(sentence, &mut scratch.features, &mut scratch.vector);
-        self.scores_of(&scratch.vector, &mut scratch.scores);
+        let scale = self.featurizer.transform_unscaled_into(
+            sentence,
+            &mut scratch.features,
+            &mut scratch.vector,
+        );
+        self.scores_of(&scratch.vector, scale, &mut scratch.scores);
         softmax_into(&scratch.scores, probabilities)
     }
 
-    /// The logits `b + x·W` of a feature vector.
-    fn scores_of(&self, v: &SparseVector, scores: &mut Vec<f64>) {
+    /// The logits `b + x·W` of the feature vector `scale · v`: each value is
+    /// scaled as it is read, the same product the featurizer would store
+    /// (multiplying by 1.0 changes no value).
+    fn scores_of(&self, v: &SparseVector, scale: f64, scores: &mut Vec<f64>) {
         scores.clear();
         scores.extend_from_slice(&self.bias);
         // The same products and sums, in the same order, for any label count;
         // a fixed count lets the compiler unroll the inner loop.
         match scores.as_mut_slice() {
-            [a, b] => add_rows(&mut [a, b], &self.weights, v),
-            [a, b, c] => add_rows(&mut [a, b, c], &self.weights, v),
-            [a, b, c, d] => add_rows(&mut [a, b, c, d], &self.weights, v),
+            [a, b] => add_rows(&mut [a, b], &self.weights, v, scale),
+            [a, b, c] => add_rows(&mut [a, b, c], &self.weights, v, scale),
+            [a, b, c, d] => add_rows(&mut [a, b, c, d], &self.weights, v, scale),
             scores => {
                 let k = scores.len();
                 for (&j, &x) in v.indices.iter().zip(&v.values) {
+                    let x = x * scale;
                     let row = &self.weights[j as usize * k..(j as usize + 1) * k];
                     for (s, w) in scores.iter_mut().zip(row) {
                         *s += x * w;
@@ -685,12 +691,18 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
 }
 
-/// Adds `x_j · W_j` to the `K` scores for every feature `j` of `v`, in
+/// Adds `(scale · x_j) · W_j` to the `K` scores for every feature `j` of `v`, in
 /// order; `weights` is row-major `[term][label]` with `K` labels.
 #[inline]
-fn add_rows<const K: usize>(scores: &mut [&mut f64; K], weights: &[f64], v: &SparseVector) {
+fn add_rows<const K: usize>(
+    scores: &mut [&mut f64; K],
+    weights: &[f64],
+    v: &SparseVector,
+    scale: f64,
+) {
     let mut sums = scores.each_ref().map(|s| **s);
     for (&j, &x) in v.indices.iter().zip(&v.values) {
+        let x = x * scale;
         let start = j as usize * K;
         let Some(row) = weights.get(start..).and_then(<[f64]>::first_chunk::<K>) else {
             continue;
