@@ -915,16 +915,7 @@ fn fit_naive_bayes_in_blocks(
     let mut scratch = Scratch::default();
     let mut v = SparseVector::default();
     for block in rows.chunks(block_rows.max(1)) {
-        let mut x = Array2::<f64>::zeros((block.len(), n_features));
-        let mut y = Array1::<usize>::zeros(block.len());
-        for (r, &i) in block.iter().enumerate() {
-            featurizer.transform_into(texts[i], &mut scratch, &mut v);
-            for (&j, &value) in v.indices.iter().zip(&v.values) {
-                x[[r, j as usize]] = value;
-            }
-            y[r] = targets[i];
-        }
-        let dataset = Dataset::new(x, y);
+        let dataset = dense_rows(featurizer, texts, targets, block, &mut scratch, &mut v);
         model = Some(
             params
                 .fit_with(model, &dataset)
@@ -955,18 +946,37 @@ fn dense_dataset(
             MAX_DENSE_TRAINING_BYTES as f64 / 1e9
         )));
     }
-    let mut x = Array2::<f64>::zeros((rows.len(), n_features));
+    let (mut scratch, mut v) = (Scratch::default(), SparseVector::default());
+    Ok(dense_rows(
+        featurizer,
+        texts,
+        targets,
+        rows,
+        &mut scratch,
+        &mut v,
+    ))
+}
+
+/// Dense rows for linfa: row `r` is the feature vector of `texts[rows[r]]`,
+/// its target `targets[rows[r]]`.
+fn dense_rows(
+    featurizer: &Featurizer,
+    texts: &[&str],
+    targets: &[usize],
+    rows: &[usize],
+    scratch: &mut Scratch,
+    v: &mut SparseVector,
+) -> Dataset<f64, usize, ndarray::Ix1> {
+    let mut x = Array2::<f64>::zeros((rows.len(), featurizer.len()));
     let mut y = Array1::<usize>::zeros(rows.len());
-    let mut scratch = Scratch::default();
-    let mut v = SparseVector::default();
     for (r, &i) in rows.iter().enumerate() {
-        featurizer.transform_into(texts[i], &mut scratch, &mut v);
+        featurizer.transform_into(texts[i], scratch, v);
         for (&j, &value) in v.indices.iter().zip(&v.values) {
             x[[r, j as usize]] = value;
         }
         y[r] = targets[i];
     }
-    Ok(Dataset::new(x, y))
+    Dataset::new(x, y)
 }
 
 #[cfg(test)]
