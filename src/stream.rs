@@ -140,19 +140,21 @@ fn fill<R: Read>(
         }
         let len = chunk.input.len();
         let want = target.max(len / 2).max(4096);
-        chunk.input.resize(len + want, 0);
-        let n = loop {
-            match input.read(&mut chunk.input[len..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    chunk.input.truncate(len);
-                    return Err(Error::io(&options.input_name, "read", e));
-                }
+        chunk.input.reserve(want);
+        // Appends straight into spare capacity (no zeroing first), retrying
+        // interrupted reads; fewer bytes than asked for means end of input.
+        let n = match input
+            .by_ref()
+            .take(want as u64)
+            .read_to_end(&mut chunk.input)
+        {
+            Ok(n) => n,
+            Err(e) => {
+                chunk.input.truncate(len);
+                return Err(Error::io(&options.input_name, "read", e));
             }
         };
-        chunk.input.truncate(len + n);
-        if n == 0 {
+        if n < want {
             *eof = true;
         }
     }
