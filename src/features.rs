@@ -189,16 +189,13 @@ pub struct Scratch {
     word_ids: Vec<u32>,
 }
 
-/// How often each column occurs in one sentence, read back in column order
-/// without sorting: a count per column and a two-level bitmap of the
-/// columns seen. Every count and bit is zero between sentences.
+/// How often each column occurs in one sentence: a count per column and
+/// the columns seen, in order of first occurrence. Every count is zero and
+/// the list empty between sentences.
 #[derive(Debug, Default)]
 struct Tally {
     counts: Vec<u32>,
-    /// Bit `c % 64` of word `c / 64`: column `c` was seen.
-    seen: Vec<u64>,
-    /// Bit `w % 64` of word `w / 64`: word `w` of `seen` is not zero.
-    summary: Vec<u64>,
+    seen: Vec<u32>,
 }
 
 impl Tally {
@@ -206,46 +203,60 @@ impl Tally {
     fn fit(&mut self, columns: usize) {
         if self.counts.len() != columns {
             self.counts.resize(columns, 0);
-            self.seen.resize(columns.div_ceil(64), 0);
-            self.summary.resize(columns.div_ceil(64 * 64), 0);
         }
     }
 
     /// Counts one occurrence of `column` (below the size given to [`Tally::fit`]).
     #[inline]
     fn add(&mut self, column: u32) {
-        let c = column as usize;
-        let count = &mut self.counts[c];
-        if *count == 0 {
-            self.seen[c / 64] |= 1 << (c % 64);
-            self.summary[c / 4096] |= 1 << ((c / 64) % 64);
+        if let Some(count) = self.counts.get_mut(column as usize) {
+            if *count == 0 {
+                self.seen.push(column);
+            }
+            // Saturates only past 4 billion occurrences in one sentence.
+            *count = count.saturating_add(1);
         }
-        // Saturates only past 4 billion occurrences in one sentence.
-        *count = count.saturating_add(1);
     }
 
-    /// Calls `f(column, count)` for every column seen, in increasing column
-    /// order, and clears the tally.
+    /// Calls `f(column, count)` for every column seen, in order of first
+    /// occurrence, and clears the tally.
     #[inline]
     fn drain(&mut self, mut f: impl FnMut(u32, u32)) {
-        for (s, summary) in self.summary.iter_mut().enumerate() {
-            let mut words = std::mem::take(summary);
-            while words != 0 {
-                let w = s * 64 + words.trailing_zeros() as usize;
-                words &= words - 1;
-                let Some(seen) = self.seen.get_mut(w) else {
-                    continue;
-                };
-                let mut bits = std::mem::take(seen);
-                while bits != 0 {
-                    let c = w * 64 + bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    if let Some(count) = self.counts.get_mut(c) {
-                        f(c as u32, std::mem::take(count));
-                    }
-                }
+        for &c in &self.seen {
+            if let Some(count) = self.counts.get_mut(c as usize) {
+                f(c, std::mem::take(count));
             }
         }
+        self.seen.clear();
+    }
+
+    /// [`Tally::drain`] in increasing column order.
+    fn drain_sorted(&mut self, f: impl FnMut(u32, u32)) {
+        self.seen.sort_unstable();
+        self.drain(f);
+    }
+}
+
+/// `1 + ln(tf)` for term frequencies below 32 (index 0 unused), computed
+/// once with the same function as for larger counts.
+static SUBLINEAR_TF: std::sync::LazyLock<[f64; 32]> = std::sync::LazyLock::new(|| {
+    let mut table = [0.0; 32];
+    for (tf, v) in table.iter_mut().enumerate().skip(1) {
+        *v = 1.0 + f64::ln(tf as f64);
+    }
+    table
+});
+
+/// The value of a term that occurs `count` times, before IDF: the count,
+/// or `1 + ln(count)` under sublinear scaling.
+#[inline]
+fn term_frequency(count: u32, sublinear: bool) -> f64 {
+    if !sublinear || count == 1 {
+        return f64::from(count);
+    }
+    match SUBLINEAR_TF.get(count as usize) {
+        Some(&v) => v,
+        None => 1.0 + f64::ln(f64::from(count)),
     }
 }
 
@@ -612,8 +623,7 @@ impl FastIndex {
         let mut negated = false;
         let mut contrast = false;
         // Unigrams, bigrams and contrast copies are counted as the words
-        // come; longer n-grams from the list of word ids. The tally puts the
-        // columns in order, so the order of counting does not matter.
+        // come; longer n-grams from the list of word ids.
         let [lo, hi] = config.word_ngrams;
         let unigrams = lo <= 1 && 1 <= hi;
         let bigrams = lo <= 2 && 2 <= hi;
@@ -1148,17 +1158,29 @@ impl Featurizer {
         self.transform_with(sentence, scratch, out, true);
     }
 
-    /// [`Featurizer::transform_into`] without the final scaling: returns the
-    /// factor by which every value is still to be multiplied (exactly 1.0
-    /// without L2 normalisation), so a caller that reads each value once can
-    /// scale it there instead of in a separate pass, with the same products.
-    pub(crate) fn transform_unscaled_into(
+    /// Calls `f(column, value)` for every vocabulary term of `sentence`,
+    /// with its TF-IDF value before L2 scaling, in order of first occurrence
+    /// (not column order); returns the factor by which every value is still
+    /// to be multiplied (exactly 1.0 without L2 normalisation). For a caller
+    /// that only sums products, such as a linear model's scores: no vector
+    /// is built and no column is sorted.
+    pub(crate) fn weigh_terms(
         &self,
         sentence: &str,
         scratch: &mut Scratch,
-        out: &mut SparseVector,
+        mut f: impl FnMut(usize, f64),
     ) -> f64 {
-        self.transform_unscaled(sentence, scratch, out, true)
+        let mut tally = self.count_terms(sentence, scratch, true);
+        let mut norm = 0.0;
+        let sublinear = self.config.sublinear_tf;
+        let idf = &self.idf;
+        tally.drain(|i, count| {
+            let v = term_frequency(count, sublinear) * idf.get(i as usize).copied().unwrap_or(0.0);
+            norm += v * v;
+            f(i as usize, v);
+        });
+        scratch.tally = tally;
+        self.scale_for(norm)
     }
 
     fn transform_with(
@@ -1175,7 +1197,7 @@ impl Featurizer {
     }
 
     /// The vector before L2 scaling, and the scale (see
-    /// [`Featurizer::transform_unscaled_into`]).
+    /// [`Featurizer::weigh_terms`]).
     fn transform_unscaled(
         &self,
         sentence: &str,
@@ -1185,6 +1207,32 @@ impl Featurizer {
     ) -> f64 {
         out.indices.clear();
         out.values.clear();
+        let mut tally = self.count_terms(sentence, scratch, allow_fast);
+        let mut norm = 0.0;
+        let sublinear = self.config.sublinear_tf;
+        let idf = &self.idf;
+        tally.drain_sorted(|i, count| {
+            let v = term_frequency(count, sublinear) * idf.get(i as usize).copied().unwrap_or(0.0);
+            norm += v * v;
+            out.indices.push(i);
+            out.values.push(v);
+        });
+        scratch.tally = tally;
+        self.scale_for(norm)
+    }
+
+    /// The L2 scale of a vector whose squared values sum to `norm`.
+    fn scale_for(&self, norm: f64) -> f64 {
+        if self.config.l2_norm && norm > 0.0 {
+            1.0 / norm.sqrt()
+        } else {
+            1.0
+        }
+    }
+
+    /// Counts every vocabulary term of `sentence` in the tally of `scratch`,
+    /// which it hands over (give it back when drained).
+    fn count_terms(&self, sentence: &str, scratch: &mut Scratch, allow_fast: bool) -> Tally {
         let mut tally = std::mem::take(&mut scratch.tally);
         tally.fit(self.vocabulary.len());
         match self.fast.as_ref().filter(|_| allow_fast) {
@@ -1204,29 +1252,7 @@ impl Featurizer {
                 });
             }
         }
-        // Columns in increasing order, each with its count: the same sums,
-        // in the same order, as sorting the columns would give.
-        let mut norm = 0.0;
-        let sublinear = self.config.sublinear_tf;
-        let idf = &self.idf;
-        tally.drain(|i, count| {
-            let tf = f64::from(count);
-            let tf = if sublinear && tf != 1.0 {
-                1.0 + f64::ln(tf)
-            } else {
-                tf
-            };
-            let v = tf * idf.get(i as usize).copied().unwrap_or(0.0);
-            norm += v * v;
-            out.indices.push(i);
-            out.values.push(v);
-        });
-        scratch.tally = tally;
-        if self.config.l2_norm && norm > 0.0 {
-            1.0 / norm.sqrt()
-        } else {
-            1.0
-        }
+        tally
     }
 }
 
@@ -1631,6 +1657,51 @@ mod tests {
             for s in &sentences {
                 assert_eq!(f.transform(s), generic_vector(&f, s), "{s:?}");
             }
+        }
+    }
+
+    #[test]
+    fn weighed_terms_are_the_vector_before_scaling() {
+        let sentences = seed_sentences();
+        for config in [
+            FeatureConfig::default(),
+            FeatureConfig {
+                sublinear_tf: false,
+                l2_norm: false,
+                ..FeatureConfig::default()
+            },
+        ] {
+            let f = Featurizer::fit(config, &sentences).unwrap();
+            let mut scratch = Scratch::default();
+            let mut samples = sentences.clone();
+            // Repeated words, so that counts above one and the sublinear
+            // table are exercised.
+            samples.push("Minsk, Minsk, Minsk and Moscow; Moscow and Minsk.".repeat(40));
+            for s in &samples {
+                let mut weighed = Vec::new();
+                let scale = f.weigh_terms(s, &mut scratch, |j, x| weighed.push((j as u32, x)));
+                weighed.sort_by_key(|&(j, _)| j);
+                let mut unscaled = SparseVector::default();
+                let expected_scale = f.transform_unscaled(s, &mut scratch, &mut unscaled, true);
+                // The norm is summed in another order: equal up to rounding.
+                assert!(
+                    (scale - expected_scale).abs() <= 1e-12 * expected_scale,
+                    "{s:?}: {scale} vs {expected_scale}"
+                );
+                let pairs: Vec<(u32, f64)> =
+                    unscaled.indices.into_iter().zip(unscaled.values).collect();
+                assert_eq!(weighed, pairs, "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sublinear_tf_table_matches_the_logarithm() {
+        for count in 1..100u32 {
+            let tf = f64::from(count);
+            let expected = if count == 1 { 1.0 } else { 1.0 + tf.ln() };
+            assert_eq!(term_frequency(count, true), expected);
+            assert_eq!(term_frequency(count, false), tf);
         }
     }
 

@@ -169,7 +169,6 @@ pub struct Contribution {
 #[derive(Debug, Default)]
 pub struct PredictScratch {
     features: Scratch,
-    vector: SparseVector,
     scores: Vec<f64>,
 }
 
@@ -345,38 +344,57 @@ impl StanceModel {
         scratch: &mut PredictScratch,
         probabilities: &mut Vec<f64>,
     ) -> usize {
-        let scale = self.featurizer.transform_unscaled_into(
-            sentence,
-            &mut scratch.features,
-            &mut scratch.vector,
-        );
-        self.scores_of(&scratch.vector, scale, &mut scratch.scores);
+        self.scores_into(sentence, scratch);
         softmax_into(&scratch.scores, probabilities)
     }
 
-    /// The logits `b + x·W` of the feature vector `scale · v`: each value is
-    /// scaled as it is read, the same product the featurizer would store
-    /// (multiplying by 1.0 changes no value).
-    fn scores_of(&self, v: &SparseVector, scale: f64, scores: &mut Vec<f64>) {
-        scores.clear();
-        scores.extend_from_slice(&self.bias);
-        // The same products and sums, in the same order, for any label count;
-        // a fixed count lets the compiler unroll the inner loop.
-        match scores.as_mut_slice() {
-            [a, b] => add_rows(&mut [a, b], &self.weights, v, scale),
-            [a, b, c] => add_rows(&mut [a, b, c], &self.weights, v, scale),
-            [a, b, c, d] => add_rows(&mut [a, b, c, d], &self.weights, v, scale),
-            scores => {
-                let k = scores.len();
-                for (&j, &x) in v.indices.iter().zip(&v.values) {
-                    let x = x * scale;
-                    let row = &self.weights[j as usize * k..(j as usize + 1) * k];
-                    for (s, w) in scores.iter_mut().zip(row) {
+    /// The logits `b + scale · (x·W)` of one sentence into `scratch.scores`,
+    /// where `x` is its TF-IDF vector before L2 scaling: one pass over its
+    /// terms, with no vector built.
+    fn scores_into(&self, sentence: &str, scratch: &mut PredictScratch) {
+        // A fixed label count lets the compiler keep the sums in registers.
+        match self.labels.len() {
+            2 => self.scores_fixed::<2>(sentence, scratch),
+            3 => self.scores_fixed::<3>(sentence, scratch),
+            4 => self.scores_fixed::<4>(sentence, scratch),
+            k => {
+                let mut sums = vec![0.0; k];
+                let weights = &self.weights;
+                let scale = self
+                    .featurizer
+                    .weigh_terms(sentence, &mut scratch.features, |j, x| {
+                        if let Some(row) = weights.get(j * k..(j + 1) * k) {
+                            for (s, w) in sums.iter_mut().zip(row) {
+                                *s += x * w;
+                            }
+                        }
+                    });
+                scratch.scores.clear();
+                scratch
+                    .scores
+                    .extend(self.bias.iter().zip(sums).map(|(b, s)| b + scale * s));
+            }
+        }
+    }
+
+    /// [`StanceModel::scores_into`] for `K` labels.
+    #[inline]
+    fn scores_fixed<const K: usize>(&self, sentence: &str, scratch: &mut PredictScratch) {
+        let mut sums = [0.0; K];
+        let weights = &self.weights;
+        let scale = self
+            .featurizer
+            .weigh_terms(sentence, &mut scratch.features, |j, x| {
+                if let Some(row) = weights.get(j * K..).and_then(<[f64]>::first_chunk::<K>) {
+                    for (s, w) in sums.iter_mut().zip(row) {
                         *s += x * w;
                     }
                 }
-            }
-        }
+            });
+        scratch.scores.clear();
+        scratch
+            .scores
+            .extend(self.bias.iter().zip(sums).map(|(b, s)| b + scale * s));
     }
 
     /// The terms that pushed the decision, strongest first (by absolute
@@ -689,31 +707,6 @@ struct ModelFile {
 
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
-}
-
-/// Adds `(scale · x_j) · W_j` to the `K` scores for every feature `j` of `v`, in
-/// order; `weights` is row-major `[term][label]` with `K` labels.
-#[inline]
-fn add_rows<const K: usize>(
-    scores: &mut [&mut f64; K],
-    weights: &[f64],
-    v: &SparseVector,
-    scale: f64,
-) {
-    let mut sums = scores.each_ref().map(|s| **s);
-    for (&j, &x) in v.indices.iter().zip(&v.values) {
-        let x = x * scale;
-        let start = j as usize * K;
-        let Some(row) = weights.get(start..).and_then(<[f64]>::first_chunk::<K>) else {
-            continue;
-        };
-        for (s, w) in sums.iter_mut().zip(row) {
-            *s += x * w;
-        }
-    }
-    for (s, sum) in scores.iter_mut().zip(sums) {
-        **s = sum;
-    }
 }
 
 /// Writes the softmax of `scores` into `out` and returns the arg-max (the
