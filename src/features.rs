@@ -457,7 +457,7 @@ fn ascii_key(bytes: &[u8], start: usize, end: usize, fold_numbers: bool) -> Opti
         )
     };
     // Only a token that starts with a digit can be all digits.
-    if fold_numbers && !possessive && bytes.get(start).is_some_and(u8::is_ascii_digit) {
+    if fold_numbers && !possessive && (lo as u8).is_ascii_digit() {
         let digits = if len <= 8 {
             lo & HIGH_NIBBLES == DIGITS & (u64::MAX >> (64 - 8 * len))
         } else {
@@ -477,8 +477,8 @@ const NUM_KEY: u128 = u128::from_le_bytes(*b"<num>\0\0\0\0\0\0\0\0\0\0\x05");
 /// `bytes[at..at + n]` (1 ≤ `n` ≤ 8) as a little-endian integer.
 #[inline]
 fn load_le(bytes: &[u8], at: usize, n: usize) -> u64 {
-    match bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        Some(eight) => u64::from_le_bytes(*eight) & (u64::MAX >> (64 - 8 * n)),
+    match eight_bytes(bytes, at) {
+        Some(eight) => eight & (u64::MAX >> (64 - 8 * n)),
         None => bytes
             .iter()
             .skip(at)
@@ -486,6 +486,15 @@ fn load_le(bytes: &[u8], at: usize, n: usize) -> u64 {
             .rev()
             .fold(0, |v, &b| (v << 8) | u64::from(b)),
     }
+}
+
+/// `bytes[at..at + 8]` as a little-endian integer, if all eight are there
+/// (one comparison: `at` never exceeds the length here, so `at + 8` cannot
+/// overflow).
+#[inline]
+fn eight_bytes(bytes: &[u8], at: usize) -> Option<u64> {
+    let eight: [u8; 8] = bytes.get(at..at.wrapping_add(8))?.try_into().ok()?;
+    Some(u64::from_le_bytes(eight))
 }
 
 /// Whether a packed word ends with `n't`.
@@ -894,8 +903,8 @@ fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize, bool)) {
         // The rest of the run of letters and digits, eight bytes at a time.
         loop {
             let mut stopped = false;
-            while let Some(eight) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-                let stop = !ascii_alnum_bits(u64::from_le_bytes(*eight)) & HIGH_BITS;
+            while let Some(eight) = eight_bytes(bytes, i) {
+                let stop = !ascii_alnum_bits(eight) & HIGH_BITS;
                 if stop != 0 {
                     i += (stop.trailing_zeros() / 8) as usize;
                     stopped = true;
