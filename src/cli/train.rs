@@ -233,7 +233,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         labels_files: sources,
         ..Provenance::default()
     };
-    let model = StanceModel::train(&records, &options, provenance)?;
+    // The final fit and the cross-validation folds share the cores: the
+    // check costs little more wall time than the folds alone.
+    let run_cv = !args.no_cv && !args.check;
+    let (model, cv) = rayon::join(
+        || StanceModel::train(&records, &options, provenance),
+        || run_cv.then(|| cross_validate(&records, &options, Folds::LeaveOneArticleOut)),
+    );
+    let model = model?;
     let json = model.to_json();
 
     if args.check {
@@ -260,8 +267,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (label, n) in &model.provenance().counts {
         println!("  {label:<24} {n:>5}");
     }
-    if !args.no_cv {
-        match cross_validate(&records, &options, Folds::LeaveOneArticleOut) {
+    if let Some(cv) = cv {
+        match cv {
             Ok(cv) => println!(
                 "leave-one-article-out ({} folds, {} held-out sentences): macro-F1 {:.3} (majority baseline {:.3}), accuracy {:.3}",
                 cv.folds, cv.model.n, cv.model.macro_f1, cv.majority.macro_f1, cv.model.accuracy
