@@ -638,7 +638,10 @@ impl FastIndex {
         let bigrams = lo <= 2 && 2 <= hi;
         let keep_ids = hi >= 3;
         let mut previous = NONE;
-        scan_default_tokens(sentence, |start, end, ascii| {
+        let Some(tokens) = DefaultTokens::new(sentence) else {
+            return;
+        };
+        for (start, end, ascii) in tokens {
             if config.negation
                 && has_clause_punctuation(bytes.get(last_end..start).unwrap_or_default())
             {
@@ -708,7 +711,7 @@ impl FastIndex {
             }
             negated |= entry.negator;
             contrast |= config.contrast && entry.contrast;
-        });
+        }
         for n in lo.max(3)..=hi.min(word_ids.len()) {
             for window in word_ids.windows(n) {
                 if window.contains(&NONE) {
@@ -854,9 +857,9 @@ fn char_at(s: &str, i: usize) -> (char, usize) {
 /// The right single quotation mark `’`, an apostrophe of the token pattern.
 const CURLY_APOSTROPHE: &[u8] = "’".as_bytes();
 
-/// Calls `f(start, end, ascii)` for every match of [`DEFAULT_TOKEN_PATTERN`]
-/// in `s`, exactly as `Regex::find_iter` would, without the regex engine;
-/// `ascii` tells that the match is all ASCII.
+/// The matches of [`DEFAULT_TOKEN_PATTERN`] in a string, exactly as
+/// `Regex::find_iter` finds them, without the regex engine: each item is
+/// `(start, end, ascii)`, where `ascii` tells that the match is all ASCII.
 ///
 /// The pattern is `[\p{L}\p{N}]+(?:['’]\p{L}+)*`: a match starts at the
 /// first letter or digit, takes the whole run of letters and digits, then
@@ -864,42 +867,63 @@ const CURLY_APOSTROPHE: &[u8] = "’".as_bytes();
 /// Greedy leftmost-first matching never backtracks into a shorter run here,
 /// because a longer run can only be followed by what a shorter one could.
 /// ASCII bytes are classified directly, other characters by the bitmaps.
-fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize, bool)) {
-    let Some(classes) = token_classes() else {
-        return;
-    };
-    let bytes = s.as_bytes();
-    let len = bytes.len();
-    let class = |i: usize| BYTE_CLASS[usize::from(bytes[i])];
-    // The length of the letter at `i`, if it is one, and whether it is ASCII.
-    let letter_at = |i: usize| -> Option<(usize, bool)> {
-        let b = bytes[i];
-        if b < 0x80 {
-            return b.is_ascii_alphabetic().then_some((1, true));
-        }
-        let (c, w) = char_at(s, i);
-        classes.is_letter(c).then_some((w, false))
-    };
-    let mut i = 0;
-    loop {
-        while i < len && class(i) == OTHER_ASCII {
-            i += 1;
-        }
-        if i >= len {
-            return;
-        }
-        let start = i;
-        let mut ascii = true;
-        if class(i) == NON_ASCII {
-            let (c, w) = char_at(s, i);
-            i += w;
-            if !classes.is_word(c) {
-                continue;
+/// An iterator rather than a callback, so that the caller's loop state
+/// stays in registers.
+struct DefaultTokens<'a> {
+    s: &'a str,
+    classes: &'static TokenClasses,
+    /// Where the search for the next match starts.
+    i: usize,
+}
+
+impl<'a> DefaultTokens<'a> {
+    /// The matches in `s`, or `None` if the Unicode tables are unavailable.
+    fn new(s: &'a str) -> Option<Self> {
+        let classes = token_classes()?;
+        Some(DefaultTokens { s, classes, i: 0 })
+    }
+}
+
+impl Iterator for DefaultTokens<'_> {
+    type Item = (usize, usize, bool);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize, bool)> {
+        let s = self.s;
+        let classes = self.classes;
+        let bytes = s.as_bytes();
+        let len = bytes.len();
+        let class = |i: usize| BYTE_CLASS[usize::from(bytes[i])];
+        // The length of the letter at `i`, if it is one, and whether it is ASCII.
+        let letter_at = |i: usize| -> Option<(usize, bool)> {
+            let b = bytes[i];
+            if b < 0x80 {
+                return b.is_ascii_alphabetic().then_some((1, true));
             }
-            ascii = false;
-        } else {
-            i += 1;
-        }
+            let (c, w) = char_at(s, i);
+            classes.is_letter(c).then_some((w, false))
+        };
+        let mut i = self.i;
+        let (start, mut ascii) = loop {
+            while i < len && class(i) == OTHER_ASCII {
+                i += 1;
+            }
+            if i >= len {
+                self.i = len;
+                return None;
+            }
+            let start = i;
+            if class(i) == NON_ASCII {
+                let (c, w) = char_at(s, i);
+                i += w;
+                if classes.is_word(c) {
+                    break (start, false);
+                }
+            } else {
+                i += 1;
+                break (start, true);
+            }
+        };
         // The rest of the run of letters and digits, eight bytes at a time.
         loop {
             let mut stopped = false;
@@ -951,7 +975,8 @@ fn scan_default_tokens(s: &str, mut f: impl FnMut(usize, usize, bool)) {
                 i += w;
             }
         }
-        f(start, i, ascii);
+        self.i = i;
+        Some((start, i, ascii))
     }
 }
 
@@ -1507,12 +1532,13 @@ mod tests {
     }
 
     fn scanner_spans(s: &str) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        scan_default_tokens(s, |a, b, ascii| {
-            assert_eq!(ascii, s[a..b].is_ascii(), "{s:?}");
-            out.push((a, b))
-        });
-        out
+        DefaultTokens::new(s)
+            .unwrap()
+            .map(|(a, b, ascii)| {
+                assert_eq!(ascii, s[a..b].is_ascii(), "{s:?}");
+                (a, b)
+            })
+            .collect()
     }
 
     fn generic_vector(f: &Featurizer, s: &str) -> SparseVector {

@@ -385,7 +385,10 @@ impl StanceModel {
         let scale = self
             .featurizer
             .weigh_terms(sentence, &mut scratch.features, |j, x| {
-                if let Some(row) = weights.get(j * K..).and_then(<[f64]>::first_chunk::<K>) {
+                let row: Option<&[f64; K]> = weights
+                    .get(j * K..j * K + K)
+                    .and_then(|row| row.try_into().ok());
+                if let Some(row) = row {
                     for (s, w) in sums.iter_mut().zip(row) {
                         *s += x * w;
                     }
