@@ -642,7 +642,9 @@ impl FastIndex {
             return;
         };
         for (start, end, ascii) in tokens {
-            if config.negation
+            // Only an open scope needs its gap checked for punctuation.
+            if negated
+                && config.negation
                 && has_clause_punctuation(bytes.get(last_end..start).unwrap_or_default())
             {
                 negated = false;
@@ -887,8 +889,51 @@ impl<'a> DefaultTokens<'a> {
 impl Iterator for DefaultTokens<'_> {
     type Item = (usize, usize, bool);
 
+    /// The common case inline: an all-ASCII run of letters and digits ended
+    /// by an ASCII byte other than an apostrophe. Anything else (a non-ASCII
+    /// byte in the gap, the run or after it, or an apostrophe) goes through
+    /// [`DefaultTokens::next_general`] from the start of the match.
     #[inline]
     fn next(&mut self) -> Option<(usize, usize, bool)> {
+        let bytes = self.s.as_bytes();
+        let len = bytes.len();
+        let mut i = self.i;
+        while i < len && BYTE_CLASS[usize::from(bytes[i])] == OTHER_ASCII {
+            i += 1;
+        }
+        self.i = i;
+        if i >= len {
+            return None;
+        }
+        if BYTE_CLASS[usize::from(bytes[i])] == ALNUM_ASCII {
+            let start = i;
+            i += 1;
+            let mut ended = false;
+            while let Some(eight) = eight_bytes(bytes, i) {
+                let stop = !ascii_alnum_bits(eight) & HIGH_BITS;
+                if stop != 0 {
+                    i += (stop.trailing_zeros() / 8) as usize;
+                    ended = true;
+                    break;
+                }
+                i += 8;
+            }
+            if ended {
+                let b = bytes[i];
+                if b < 0x80 && b != b'\'' {
+                    self.i = i;
+                    return Some((start, i, true));
+                }
+            }
+        }
+        self.next_general()
+    }
+}
+
+impl DefaultTokens<'_> {
+    /// The next match from `self.i`, in every case.
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<(usize, usize, bool)> {
         let s = self.s;
         let classes = self.classes;
         let bytes = s.as_bytes();
