@@ -28,6 +28,9 @@ const FORMAT_NAME: &str = "stance-model";
 /// The model shipped with the binary (`models/stance.json` at build time).
 pub const EMBEDDED_MODEL: &str = include_str!("../models/stance.json");
 
+// `EMBEDDED_MODEL_HASH`, written by the build script.
+include!(concat!(env!("OUT_DIR"), "/embedded_model_hash.rs"));
+
 /// The largest dense training matrix logistic regression builds (8 GB):
 /// rows (after balancing) × features × 8 bytes. Naive Bayes never builds one.
 pub const MAX_DENSE_TRAINING_BYTES: u128 = 8_000_000_000;
@@ -714,7 +717,7 @@ pub fn resolve_model(explicit: Option<&Path>) -> Result<(StanceModel, ModelSourc
             StanceModel::embedded()?,
             ModelSource {
                 origin: "embedded".into(),
-                hash: short_hash(EMBEDDED_MODEL.as_bytes()),
+                hash: EMBEDDED_MODEL_HASH.to_string(),
             },
         )),
     }
@@ -1552,5 +1555,10 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn embedded_model_hash_is_the_hash_of_the_embedded_model() {
+        assert_eq!(EMBEDDED_MODEL_HASH, short_hash(EMBEDDED_MODEL.as_bytes()));
     }
 }
