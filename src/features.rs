@@ -520,7 +520,7 @@ impl FastIndex {
             let next = ids.len() as u32;
             *ids.entry(w).or_insert(next)
         }
-        let separator_free = |w: &str| !w.is_empty() && !w.contains([' ', ':']);
+        let separator_free = |w: &str| !w.is_empty() && !w.bytes().any(|b| b == b' ' || b == b':');
         if config.token_pattern != DEFAULT_TOKEN_PATTERN
             || config.char_ngrams.is_some()
             || config.word_ngrams[1] > 4
