@@ -948,7 +948,7 @@ fn decimal_quotient(mantissa: u64, frac_digits: u32) -> f64 {
     let shift = 64 - mantissa_bits + divisor_bits;
     let numerator = u128::from(mantissa) << shift;
     let quotient = numerator / divisor;
-    let inexact = numerator % divisor != 0;
+    let inexact = quotient * divisor != numerator;
     let dropped_bits = (128 - quotient.leading_zeros()) - 53;
     let mut significand = (quotient >> dropped_bits) as u64;
     let dropped = quotient & ((1 << dropped_bits) - 1);
