@@ -1558,6 +1558,24 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_token_pattern_is_checked_when_the_model_is_loaded() {
+        let default = serde_json::to_string(crate::features::DEFAULT_TOKEN_PATTERN).unwrap();
+        assert!(EMBEDDED_MODEL.contains(&default));
+        let custom = EMBEDDED_MODEL.replacen(&default, r#""\\w+""#, 1);
+        let model = StanceModel::from_json("m.json", &custom).unwrap();
+        assert!(!model.featurizer().has_fast_path());
+        assert_eq!(model.predict("Minsk agreed.").probabilities.len(), 3);
+        let invalid = EMBEDDED_MODEL.replacen(&default, r#""[unclosed""#, 1);
+        let err = StanceModel::from_json("m.json", &invalid)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("m.json: ") && err.contains("token pattern \"[unclosed\""),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn embedded_model_hash_is_the_hash_of_the_embedded_model() {
         assert_eq!(EMBEDDED_MODEL_HASH, short_hash(EMBEDDED_MODEL.as_bytes()));
     }
