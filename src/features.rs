@@ -10,6 +10,7 @@
 //! vector alone or in any batch.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use rustc_hash::FxHashMap;
@@ -129,6 +130,12 @@ impl FeatureConfig {
     /// [`Error::InvalidOption`] for an empty or inverted n-gram range, a zero
     /// `min_df` or `max_features`, or a pattern that does not compile.
     pub fn check(&self) -> Result<Regex> {
+        self.check_ranges()?;
+        self.compile_pattern()
+    }
+
+    /// The checks of [`FeatureConfig::check`] other than compiling the pattern.
+    fn check_ranges(&self) -> Result<()> {
         let [lo, hi] = self.word_ngrams;
         if lo == 0 || lo > hi || hi > 4 {
             return Err(Error::InvalidOption(format!(
@@ -147,6 +154,11 @@ impl FeatureConfig {
                 "min_df and max_features must be at least 1".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Compiles the token pattern.
+    fn compile_pattern(&self) -> Result<Regex> {
         Regex::new(&self.token_pattern).map_err(|e| {
             Error::InvalidOption(format!("token pattern {:?}: {e}", self.token_pattern))
         })
@@ -264,10 +276,14 @@ fn term_frequency(count: u32, sublinear: bool) -> f64 {
 #[derive(Debug, Clone)]
 pub struct Featurizer {
     config: FeatureConfig,
-    pattern: Regex,
+    /// The compiled token pattern. A custom pattern is compiled (and so
+    /// checked) when the featurizer is built; the default one, which always
+    /// compiles, only when first needed: the fast path does without it.
+    pattern: OnceLock<Regex>,
     vocabulary: Vec<String>,
     idf: Vec<f64>,
-    index: FxHashMap<String, u32>,
+    /// Term → column, for the general path; built when first needed.
+    index: OnceLock<FxHashMap<String, u32>>,
     /// The allocation-free path, when the configuration allows it.
     fast: Option<FastIndex>,
 }
@@ -524,7 +540,7 @@ impl FastIndex {
             let next = ids.len() as u32;
             *ids.entry(w).or_insert(next)
         }
-        let separator_free = |w: &str| !w.is_empty() && !w.contains([' ', ':']);
+        let separator_free = |w: &str| !w.is_empty() && !w.bytes().any(|b| b == b' ' || b == b':');
         if config.token_pattern != DEFAULT_TOKEN_PATTERN
             || config.char_ngrams.is_some()
             || config.word_ngrams[1] > 4
@@ -536,8 +552,11 @@ impl FastIndex {
         let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
         let mut ngrams = FxHashMap::default();
         let mut bigrams = Vec::new();
-        // Terms in column order; the borrowed words live as long as `vocabulary`.
-        let mut words_of_terms: Vec<(u32, Vec<u32>, bool)> = Vec::new();
+        // Terms in column order, each as (column, word ids padded with
+        // `NONE`, word count, whether a `but:` copy); the borrowed words live
+        // as long as `vocabulary`.
+        let mut words_of_terms: Vec<(u32, [u32; 4], usize, bool)> =
+            Vec::with_capacity(vocabulary.len());
         for (column, term) in vocabulary.iter().enumerate() {
             if term.starts_with("c:") {
                 continue; // character n-grams: not configured here
@@ -545,16 +564,28 @@ impl FastIndex {
             if let Some(word) = term.strip_prefix("but:") {
                 if separator_free(word) {
                     let id = id_of(word, &mut ids);
-                    words_of_terms.push((column as u32, vec![id], true));
+                    words_of_terms.push((column as u32, [id, NONE, NONE, NONE], 1, true));
                 }
                 continue;
             }
-            let parts: Vec<&str> = term.split(' ').collect();
-            if parts.len() > 4 || !parts.iter().all(|p| separator_free(p)) {
+            let mut parts: [&str; 4] = [""; 4];
+            let mut n = 0;
+            for part in term.split(' ') {
+                // A fifth word leaves `n` at 5: not an n-gram the fast path counts.
+                if let Some(slot) = parts.get_mut(n) {
+                    *slot = part;
+                }
+                n += 1;
+            }
+            let parts = &parts[..n.min(4)];
+            if n > 4 || !parts.iter().all(|p| separator_free(p)) {
                 continue;
             }
-            let word_ids = parts.iter().map(|p| id_of(p, &mut ids)).collect();
-            words_of_terms.push((column as u32, word_ids, false));
+            let mut word_ids = [NONE; 4];
+            for (id, part) in word_ids.iter_mut().zip(parts) {
+                *id = id_of(part, &mut ids);
+            }
+            words_of_terms.push((column as u32, word_ids, n, false));
         }
         let mut single = vec![
             WordColumns {
@@ -565,8 +596,8 @@ impl FastIndex {
             };
             ids.len()
         ];
-        for (column, word_ids, is_contrast) in words_of_terms {
-            match (word_ids.as_slice(), is_contrast) {
+        for (column, word_ids, n, is_contrast) in words_of_terms {
+            match (&word_ids[..n], is_contrast) {
                 ([id], true) => single[*id as usize].marked = column,
                 ([id], false) => single[*id as usize].unigram = column,
                 ([a, b], _) => {
@@ -574,10 +605,8 @@ impl FastIndex {
                     single[*b as usize].ends_bigram = true;
                     bigrams.push(((u64::from(*a) << 32) | u64::from(*b), column));
                 }
-                (many, _) => {
-                    let mut key = [NONE; 4];
-                    key[..many.len()].copy_from_slice(many);
-                    ngrams.insert(key, column);
+                _ => {
+                    ngrams.insert(word_ids, column);
                 }
             }
         }
@@ -1127,7 +1156,12 @@ impl Featurizer {
             })
             .collect();
         let vocabulary: Vec<String> = terms.into_iter().map(|(t, _)| t).collect();
-        Ok(Self::assemble(config, pattern, vocabulary, idf))
+        Ok(Self::assemble(
+            config,
+            OnceLock::from(pattern),
+            vocabulary,
+            idf,
+        ))
     }
 
     /// Rebuilds a fitted featurizer from its parts (as stored in a model file).
@@ -1140,7 +1174,11 @@ impl Featurizer {
         vocabulary: Vec<String>,
         idf: Vec<f64>,
     ) -> Result<Featurizer> {
-        let pattern = config.check()?;
+        config.check_ranges()?;
+        let pattern = OnceLock::new();
+        if config.token_pattern != DEFAULT_TOKEN_PATTERN {
+            let _ = pattern.set(config.compile_pattern()?);
+        }
         if vocabulary.len() != idf.len() {
             return Err(Error::InvalidOption(format!(
                 "{} vocabulary terms but {} IDF values",
@@ -1162,26 +1200,42 @@ impl Featurizer {
         Ok(Self::assemble(config, pattern, vocabulary, idf))
     }
 
+    /// A featurizer of checked parts; `pattern` holds the compiled token
+    /// pattern unless that is the default one.
     fn assemble(
         config: FeatureConfig,
-        pattern: Regex,
+        pattern: OnceLock<Regex>,
         vocabulary: Vec<String>,
         idf: Vec<f64>,
     ) -> Self {
-        let index = vocabulary
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
         let fast = FastIndex::build(&config, &vocabulary);
         Featurizer {
             config,
             pattern,
             vocabulary,
             idf,
-            index,
+            index: OnceLock::new(),
             fast,
         }
+    }
+
+    /// The compiled token pattern.
+    fn pattern(&self) -> &Regex {
+        self.pattern.get_or_init(|| {
+            // Only the default pattern is left to compile here (see `from_parts`).
+            Regex::new(&self.config.token_pattern).expect("default token pattern is valid")
+        })
+    }
+
+    /// Term → column.
+    fn index(&self) -> &FxHashMap<String, u32> {
+        self.index.get_or_init(|| {
+            self.vocabulary
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i as u32))
+                .collect()
+        })
     }
 
     /// The configuration this featurizer was fitted with.
@@ -1213,7 +1267,7 @@ impl Featurizer {
     pub fn terms(&self, sentence: &str) -> Vec<String> {
         let mut out = Vec::new();
         let mut scratch = Scratch::default();
-        for_each_term(&self.config, &self.pattern, sentence, &mut scratch, |t| {
+        for_each_term(&self.config, self.pattern(), sentence, &mut scratch, |t| {
             out.push(t.to_string())
         });
         out
@@ -1323,8 +1377,8 @@ impl Featurizer {
                 &mut tally,
             ),
             None => {
-                let index = &self.index;
-                for_each_term(&self.config, &self.pattern, sentence, scratch, |t| {
+                let index = self.index();
+                for_each_term(&self.config, self.pattern(), sentence, scratch, |t| {
                     if let Some(&i) = index.get(t) {
                         tally.add(i);
                     }

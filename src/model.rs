@@ -28,6 +28,9 @@ const FORMAT_NAME: &str = "stance-model";
 /// The model shipped with the binary (`models/stance.json` at build time).
 pub const EMBEDDED_MODEL: &str = include_str!("../models/stance.json");
 
+// `EMBEDDED_MODEL_HASH`, written by the build script.
+include!(concat!(env!("OUT_DIR"), "/embedded_model_hash.rs"));
+
 /// The largest dense training matrix logistic regression builds (8 GB):
 /// rows (after balancing) × features × 8 bytes. Naive Bayes never builds one.
 pub const MAX_DENSE_TRAINING_BYTES: u128 = 8_000_000_000;
@@ -473,6 +476,23 @@ impl StanceModel {
     /// [`Error::Model`] saying what is wrong: not JSON, not a stance model,
     /// a newer format version, or parts that do not fit together.
     pub fn from_json(origin: &str, text: &str) -> Result<StanceModel> {
+        // Fastest path: the layout `to_json` writes, read line by line.
+        if let Some(file) = CanonicalModel::parse(text) {
+            let k = Self::check_header(origin, &file.header)?;
+            debug_assert_eq!(file.weights.len(), file.vocabulary.len() * k);
+            return Self::from_checked(
+                origin,
+                file.header,
+                file.vocabulary,
+                file.idf,
+                file.weights,
+            );
+        }
+        Self::from_json_general(origin, text)
+    }
+
+    /// [`StanceModel::from_json`] for any layout, through serde_json.
+    fn from_json_general(origin: &str, text: &str) -> Result<StanceModel> {
         let bad = |message: String| Error::Model {
             origin: origin.to_string(),
             message,
@@ -521,18 +541,15 @@ impl StanceModel {
             origin: origin.to_string(),
             message,
         };
-        let k = file.labels.len();
-        if k < 2 || file.labels.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(bad(
-                "labels must be at least two, sorted and distinct".into()
-            ));
-        }
-        if file.bias.len() != k {
-            return Err(bad(format!(
-                "{} bias values for {k} labels",
-                file.bias.len()
-            )));
-        }
+        let header = ModelHeader {
+            format: file.format,
+            format_version: file.format_version,
+            labels: file.labels,
+            options: file.options,
+            provenance: file.provenance,
+            bias: file.bias,
+        };
+        let k = Self::check_header(origin, &header)?;
         let mut vocabulary = Vec::with_capacity(file.features.len());
         let mut idf = Vec::with_capacity(file.features.len());
         let mut weights = Vec::with_capacity(file.features.len() * k);
@@ -543,7 +560,7 @@ impl StanceModel {
                     row.len()
                 )));
             }
-            if row.iter().chain(&file.bias).any(|w| !w.is_finite()) {
+            if row.iter().chain(&header.bias).any(|w| !w.is_finite()) {
                 return Err(bad(format!(
                     "feature {i} ({term:?}) has a weight that is not a finite number"
                 )));
@@ -552,15 +569,51 @@ impl StanceModel {
             idf.push(term_idf);
             weights.extend(row);
         }
-        let featurizer = Featurizer::from_parts(file.options.features.clone(), vocabulary, idf)
-            .map_err(|e| bad(e.to_string()))?;
+        Self::from_checked(origin, header, vocabulary, idf, weights)
+    }
+
+    /// Checks the labels and the bias of a model file; returns the label count.
+    fn check_header(origin: &str, header: &ModelHeader) -> Result<usize> {
+        let bad = |message: String| Error::Model {
+            origin: origin.to_string(),
+            message,
+        };
+        let k = header.labels.len();
+        if k < 2 || header.labels.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(bad(
+                "labels must be at least two, sorted and distinct".into()
+            ));
+        }
+        if header.bias.len() != k {
+            return Err(bad(format!(
+                "{} bias values for {k} labels",
+                header.bias.len()
+            )));
+        }
+        Ok(k)
+    }
+
+    /// Builds the model from a checked header and features whose weights
+    /// (row-major `[term][label]`) are finite numbers, one row per term.
+    fn from_checked(
+        origin: &str,
+        header: ModelHeader,
+        vocabulary: Vec<String>,
+        idf: Vec<f64>,
+        weights: Vec<f64>,
+    ) -> Result<StanceModel> {
+        let featurizer = Featurizer::from_parts(header.options.features.clone(), vocabulary, idf)
+            .map_err(|e| Error::Model {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
         Ok(StanceModel {
-            labels: file.labels,
-            options: file.options,
+            labels: header.labels,
+            options: header.options,
             featurizer,
             weights,
-            bias: file.bias,
-            provenance: file.provenance,
+            bias: header.bias,
+            provenance: header.provenance,
         })
     }
 
@@ -685,7 +738,7 @@ pub fn resolve_model(explicit: Option<&Path>) -> Result<(StanceModel, ModelSourc
             StanceModel::embedded()?,
             ModelSource {
                 origin: "embedded".into(),
-                hash: short_hash(EMBEDDED_MODEL.as_bytes()),
+                hash: EMBEDDED_MODEL_HASH.to_string(),
             },
         )),
     }
@@ -706,6 +759,228 @@ struct ModelFile {
     provenance: Provenance,
     bias: Vec<f64>,
     features: Vec<(String, f64, Vec<f64>)>,
+}
+
+/// The fields of a model file before its features.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelHeader {
+    format: String,
+    format_version: u32,
+    labels: Vec<String>,
+    options: TrainOptions,
+    provenance: Provenance,
+    bias: Vec<f64>,
+}
+
+/// A model file in exactly the layout [`StanceModel::to_json`] writes, read
+/// without serde_json for the features: one feature per line,
+/// `    ["term", idf, [w1,w2,w3]],`, the term without escapes.
+///
+/// Numbers are parsed by `str::parse::<f64>`, correctly rounded like
+/// serde_json's `float_roundtrip`, so both readers give the same values.
+struct CanonicalModel {
+    header: ModelHeader,
+    vocabulary: Vec<String>,
+    idf: Vec<f64>,
+    /// Row-major `[term][label]`.
+    weights: Vec<f64>,
+}
+
+impl CanonicalModel {
+    /// What follows the bias line and opens the features.
+    const FEATURES_OPEN: &'static str = ",\n  \"features\": [\n";
+    /// What follows the last feature.
+    const END: &'static str = "  ]\n}\n";
+
+    /// Reads `text`, or `None` when it departs from the layout in any way
+    /// or holds anything the general reader would report: another format
+    /// or version, a row whose length is not the label count, a number
+    /// that is not finite. The header's own checks are left to the caller.
+    fn parse(text: &str) -> Option<CanonicalModel> {
+        let header_end = text.find(Self::FEATURES_OPEN)?;
+        // The header fields as a document of their own.
+        let mut head = String::with_capacity(header_end + 2);
+        head.push_str(text.get(..header_end)?);
+        head.push_str("\n}");
+        let header: ModelHeader = serde_json::from_str(&head).ok()?;
+        if header.format != FORMAT_NAME
+            || header.format_version != FORMAT_VERSION
+            || !header.bias.iter().all(|b| b.is_finite())
+        {
+            return None;
+        }
+        let k = header.labels.len();
+        let body = text.get(header_end + Self::FEATURES_OPEN.len()..)?;
+        let lines = memchr::memchr_iter(b'\n', body.as_bytes()).count();
+        let mut file = CanonicalModel {
+            header,
+            vocabulary: Vec::with_capacity(lines),
+            idf: Vec::with_capacity(lines),
+            weights: Vec::with_capacity(lines * k),
+        };
+        let mut cursor = Cursor { text: body, at: 0 };
+        if cursor.rest() != Self::END {
+            loop {
+                cursor.eat("    [\"")?;
+                file.vocabulary.push(cursor.plain_string()?.to_string());
+                cursor.eat(", ")?;
+                file.idf.push(cursor.number()?);
+                cursor.eat(", [")?;
+                for j in 0..k {
+                    if j > 0 {
+                        cursor.eat(",")?;
+                    }
+                    file.weights.push(cursor.number()?);
+                }
+                cursor.eat("]]")?;
+                if cursor.eat(",\n").is_none() {
+                    cursor.eat("\n")?;
+                    break;
+                }
+            }
+        }
+        (cursor.rest() == Self::END).then_some(file)
+    }
+}
+
+/// A position in a text being read by [`CanonicalModel::parse`].
+struct Cursor<'a> {
+    text: &'a str,
+    /// Byte offset of the next unread character.
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// The unread text.
+    fn rest(&self) -> &'a str {
+        self.text.get(self.at..).unwrap_or_default()
+    }
+
+    /// Skips `expected`, or `None` if the text does not continue with it.
+    #[inline]
+    fn eat(&mut self, expected: &str) -> Option<()> {
+        // A byte loop: the expected texts are a few bytes long.
+        let rest = self.text.as_bytes().get(self.at..)?;
+        let matches = rest.len() >= expected.len()
+            && rest.iter().zip(expected.as_bytes()).all(|(a, b)| a == b);
+        matches.then(|| {
+            self.at += expected.len();
+        })
+    }
+
+    /// The rest of a JSON string whose opening quote has been read, up to
+    /// the closing quote (skipped); `None` if it holds an escape or a
+    /// control character, which only the general reader handles.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        let rest = self.rest();
+        let (end, stop) = rest
+            .bytes()
+            .enumerate()
+            .find(|&(_, b)| b == b'"' || b == b'\\' || b < 0x20)?;
+        if stop != b'"' {
+            return None;
+        }
+        self.at += end + 1;
+        rest.get(..end)
+    }
+
+    /// A finite JSON number; `None` if the text does not continue with
+    /// one in JSON syntax, or it is out of the range of `f64`.
+    fn number(&mut self) -> Option<f64> {
+        let text = self.rest();
+        let bytes = text.as_bytes();
+        // The digits from `*i` on, appended to `mantissa` (wrapping: only
+        // used when there are at most 19 digits); returns how many.
+        let digits = |i: &mut usize, mantissa: &mut u64| {
+            let mut n = 0;
+            let mut m = *mantissa;
+            for &b in bytes.get(*i..).unwrap_or_default() {
+                let digit = b.wrapping_sub(b'0');
+                if digit > 9 {
+                    break;
+                }
+                m = m.wrapping_mul(10).wrapping_add(u64::from(digit));
+                n += 1;
+            }
+            *i += n;
+            *mantissa = m;
+            n
+        };
+        let negative = bytes.first() == Some(&b'-');
+        let mut i = usize::from(negative);
+        let mut mantissa = 0;
+        let int_digits = digits(&mut i, &mut mantissa);
+        if int_digits == 0 || (int_digits > 1 && bytes.get(i - int_digits) == Some(&b'0')) {
+            return None; // no digit, or a leading zero
+        }
+        let mut frac_digits = 0;
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            frac_digits = digits(&mut i, &mut mantissa);
+            if frac_digits == 0 {
+                return None;
+            }
+        }
+        let mut exponent = false;
+        if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            exponent = true;
+            i += 1;
+            if matches!(bytes.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if digits(&mut i, &mut 0) == 0 {
+                return None;
+            }
+        }
+        let magnitude = match POWERS_OF_TEN.get(frac_digits) {
+            _ if exponent || int_digits + frac_digits > 19 => {
+                text.get(usize::from(negative)..i)?.parse().ok()?
+            }
+            // Both operands exact, so the quotient is correctly rounded
+            // (Clinger's fast path).
+            Some(&power) if mantissa <= 1 << 53 => mantissa as f64 / power,
+            _ => decimal_quotient(mantissa, frac_digits as u32),
+        };
+        self.at += i;
+        let value = if negative { -magnitude } else { magnitude };
+        value.is_finite().then_some(value)
+    }
+}
+
+/// The powers of ten that are exact in `f64`.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// `mantissa / 10^frac_digits` correctly rounded (to nearest, ties to
+/// even), for `frac_digits <= 19`: one 128-bit division gives the leading
+/// 64 or 65 bits of the quotient and whether anything is left over, which
+/// is all that rounding to 53 bits needs.
+fn decimal_quotient(mantissa: u64, frac_digits: u32) -> f64 {
+    if mantissa == 0 {
+        return 0.0;
+    }
+    let divisor = u128::from(10u64.pow(frac_digits));
+    let mantissa_bits = 64 - mantissa.leading_zeros();
+    let divisor_bits = 128 - divisor.leading_zeros();
+    // Scaled so that 2^63 <= quotient < 2^65 (and the numerator fits).
+    let shift = 64 - mantissa_bits + divisor_bits;
+    let numerator = u128::from(mantissa) << shift;
+    let quotient = numerator / divisor;
+    let inexact = quotient * divisor != numerator;
+    let dropped_bits = (128 - quotient.leading_zeros()) - 53;
+    let mut significand = (quotient >> dropped_bits) as u64;
+    let dropped = quotient & ((1 << dropped_bits) - 1);
+    let half = 1 << (dropped_bits - 1);
+    if dropped > half || (dropped == half && (inexact || significand & 1 == 1)) {
+        significand += 1;
+    }
+    // At most 2^53, so exact; the power of two is between 2^-116 and
+    // 2^11, and the product (at least 10^-19) is a normal number, exact.
+    let exponent = 1023 + i64::from(dropped_bits) - i64::from(shift);
+    significand as f64 * f64::from_bits((exponent as u64) << 52)
 }
 
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
@@ -1126,5 +1401,178 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// Asserts that two models are the same, every number bit for bit.
+    fn assert_same_model(a: &StanceModel, b: &StanceModel) {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.options, b.options);
+        assert_eq!(a.provenance, b.provenance);
+        assert_eq!(bits(&a.bias), bits(&b.bias));
+        assert_eq!(a.featurizer.vocabulary(), b.featurizer.vocabulary());
+        assert_eq!(bits(a.featurizer.idf()), bits(b.featurizer.idf()));
+        assert_eq!(bits(&a.weights), bits(&b.weights));
+    }
+
+    #[test]
+    fn line_reader_and_serde_reader_give_the_same_model() {
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(EMBEDDED_MODEL).unwrap(),
+        )
+        .unwrap();
+        assert!(CanonicalModel::parse(EMBEDDED_MODEL).is_some());
+        assert!(CanonicalModel::parse(&pretty).is_none());
+        let general = StanceModel::from_json_general("m.json", EMBEDDED_MODEL).unwrap();
+        assert_same_model(&StanceModel::embedded().unwrap(), &general);
+        assert_same_model(
+            &StanceModel::from_json("m.json", &pretty).unwrap(),
+            &general,
+        );
+    }
+
+    #[test]
+    fn line_reader_reads_numbers_as_serde_json_does() {
+        let line = EMBEDDED_MODEL
+            .lines()
+            .find(|l| l.starts_with("    [\""))
+            .unwrap();
+        let term_end = line.find("\", ").unwrap() + 3;
+        let numbers = [
+            "-0, [0,-0.0,1e-7]",
+            "12345678901234567890123, [1E+2,-2.5e-3,0.1]",
+            "7, [-1.7976931348623157e308,5e-324,1e-400]",
+            "0.30000000000000004, [123456789012345678,-9007199254740993,2.2250738585072011e-308]",
+            "9007199254740993, [9007199254740992.5,0.0000000000000000000000001,-0.1234567890123456789]",
+            "1.0, [0.9007199254740991,90071992547409.91,-10.000000000000000000001]",
+        ];
+        for replacement in numbers {
+            let text = EMBEDDED_MODEL.replacen(
+                line,
+                &format!(
+                    "{}{replacement}]{}",
+                    &line[..term_end],
+                    &line[line.len() - 1..]
+                ),
+                1,
+            );
+            assert!(CanonicalModel::parse(&text).is_some(), "{replacement}");
+            assert_same_model(
+                &StanceModel::from_json("m.json", &text).unwrap(),
+                &StanceModel::from_json_general("m.json", &text).unwrap(),
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_feature_lines_are_reported_by_feature_or_line() {
+        let (index, line) = EMBEDDED_MODEL
+            .lines()
+            .filter(|l| l.starts_with("    [\""))
+            .enumerate()
+            .nth(5)
+            .unwrap();
+        let term = line["    [\"".len()..].split('"').next().unwrap();
+        let row_start = line.rfind('[').unwrap();
+        let cases = [
+            (
+                format!("{}[-1.5,-2.5]],", &line[..row_start]),
+                format!("feature {index} (\"{term}\") has 2 weights for 3 labels"),
+            ),
+            (
+                format!("{}[-1.5,1e999,-2.5]],", &line[..row_start]),
+                "not a valid model file".to_string(),
+            ),
+            (
+                format!("{}[-1.5,NaN,-2.5]],", &line[..row_start]),
+                "not a valid model file".to_string(),
+            ),
+        ];
+        for (bad_line, expected) in cases {
+            let text = EMBEDDED_MODEL.replacen(line, &bad_line, 1);
+            let err = StanceModel::from_json("m.json", &text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&expected), "{err}");
+            if !expected.starts_with("feature") {
+                // serde_json's message points at the line of the feature.
+                let line_number = EMBEDDED_MODEL.lines().position(|l| l == line).unwrap() + 1;
+                assert!(err.contains(&format!("line {line_number} ")), "{err}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(20_000))]
+        #[test]
+        fn numbers_are_read_as_str_parse_reads_them(
+            digits in "[0-9]{1,22}",
+            point in 1usize..22,
+            exponent in proptest::option::of(-30i32..30),
+            negative: bool,
+        ) {
+            let point = point.min(digits.len());
+            let (int, frac) = digits.split_at(point);
+            let int = match int.trim_start_matches('0') {
+                "" => "0",
+                int => int,
+            };
+            let mut text = format!("{}{int}", if negative { "-" } else { "" });
+            if !frac.is_empty() {
+                text = format!("{text}.{frac}");
+            }
+            if let Some(e) = exponent {
+                text = format!("{text}e{e}");
+            }
+            let expected: f64 = text.parse().unwrap();
+            let mut cursor = Cursor { text: &text, at: 0 };
+            proptest::prop_assert_eq!(cursor.number().map(f64::to_bits), Some(expected.to_bits()));
+            proptest::prop_assert_eq!(cursor.at, text.len());
+        }
+    }
+
+    #[test]
+    fn decimal_quotients_are_correctly_rounded() {
+        let cases: [(u64, u32); 8] = [
+            (9_007_199_254_740_993, 0),
+            (9_007_199_254_740_995, 0),
+            (18_446_744_073_709_551_615, 0),
+            (1, 19),
+            (9_999_999_999_999_999_999, 19),
+            (30_000_000_000_000_004, 17),
+            (77_650_389_767_805_414, 16),
+            (10_341_140_466_536_496, 15),
+        ];
+        for (mantissa, frac_digits) in cases {
+            let text = format!("{mantissa}e-{frac_digits}");
+            assert_eq!(
+                decimal_quotient(mantissa, frac_digits).to_bits(),
+                text.parse::<f64>().unwrap().to_bits(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_custom_token_pattern_is_checked_when_the_model_is_loaded() {
+        let default = serde_json::to_string(crate::features::DEFAULT_TOKEN_PATTERN).unwrap();
+        assert!(EMBEDDED_MODEL.contains(&default));
+        let custom = EMBEDDED_MODEL.replacen(&default, r#""\\w+""#, 1);
+        let model = StanceModel::from_json("m.json", &custom).unwrap();
+        assert!(!model.featurizer().has_fast_path());
+        assert_eq!(model.predict("Minsk agreed.").probabilities.len(), 3);
+        let invalid = EMBEDDED_MODEL.replacen(&default, r#""[unclosed""#, 1);
+        let err = StanceModel::from_json("m.json", &invalid)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("m.json: ") && err.contains("token pattern \"[unclosed\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn embedded_model_hash_is_the_hash_of_the_embedded_model() {
+        assert_eq!(EMBEDDED_MODEL_HASH, short_hash(EMBEDDED_MODEL.as_bytes()));
     }
 }

@@ -372,6 +372,10 @@ fn write_fixed4(out: &mut Vec<u8>, p: f64) {
 /// Runs `stance label`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (model, source) = resolve_model(args.model.as_deref())?;
+    // Tens of thousands of small allocations that the process exit releases
+    // at once: freeing them one by one would cost more than labeling a
+    // sentence.
+    let model = std::mem::ManuallyDrop::new(model);
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut labeler = Labeler::new(&model, &source, &args);
