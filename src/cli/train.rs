@@ -235,11 +235,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // The final fit and the cross-validation folds share the cores: the
     // check costs little more wall time than the folds alone.
-    let run_cv = !args.no_cv && !args.check;
-    let (model, cv) = rayon::join(
-        || StanceModel::train(&records, &options, provenance),
-        || run_cv.then(|| cross_validate(&records, &options, Folds::LeaveOneArticleOut)),
-    );
+    let (model, cv) = if args.no_cv || args.check {
+        (StanceModel::train(&records, &options, provenance), None)
+    } else {
+        let (model, cv) = rayon::join(
+            || StanceModel::train(&records, &options, provenance),
+            || cross_validate(&records, &options, Folds::LeaveOneArticleOut),
+        );
+        (model, Some(cv))
+    };
     let model = model?;
     let json = model.to_json();
 
