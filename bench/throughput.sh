@@ -75,9 +75,35 @@ print(f"{runs[len(runs) // 2] * 1000:.1f}")
 PY
 )"
 
-python3 - "$work" "$cores" "$repeats" "$start" <<'PY'
+log "two cores at once: one single-thread stance per core, against one alone"
+ceiling="$(python3 - "$stance" "$corpus" "$cores" "$repeats" <<'PY'
+import subprocess, sys, time
+stance, corpus, cores, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def run(n):
+    """Wall time of n single-thread labelers, one pinned per core, each on the whole corpus."""
+    t = time.perf_counter()
+    procs = []
+    for core in range(n):
+        with open(corpus, "rb") as stdin:
+            procs.append(subprocess.Popen(
+                ["taskset", "-c", str(core), stance, "label", "--format", "tsv", "--threads", "1"],
+                stdin=stdin, stdout=subprocess.DEVNULL))
+    for p in procs:
+        if p.wait() != 0:
+            sys.exit("stance failed")
+    return time.perf_counter() - t
+one, many = [], []
+for _ in range(max(int(repeats), 1)):  # alternated, so drift hits both alike
+    one.append(run(1))
+    many.append(run(cores))
+# n processes label n corpora in min(many); one labels one in min(one).
+print(f"{cores * min(one) / min(many):.2f}")
+PY
+)"
+
+python3 - "$work" "$cores" "$repeats" "$start" "$ceiling" <<'PY'
 import json, os, platform, sys
-work, cores, repeats, start_ms = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+work, cores, repeats, start_ms, ceiling = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
 def last_json(name):
     with open(os.path.join(work, name)) as fh:
         rows = [json.loads(l) for l in fh if l.strip().startswith("{")]
@@ -124,6 +150,11 @@ print(f"\nScaling, all {cores} threads over one thread: {scale:.2f}× measured a
       "fastText-relative speeds (each alternated with fastText, so load from other processes cancels "
       f"out); raw best rounds: {allt['cmd_sentences_per_s'] / one['cmd_sentences_per_s']:.2f}×. "
       "Threads beyond one can only use cores that other processes leave idle.")
+print(f"\nTwo cores at once: {cores} independent single-thread `stance label` processes, one pinned "
+      f"to each core and run at the same time, labeled {ceiling:.2f}× as many sentences per second "
+      f"as one alone (best of {repeats} rounds, alternated with the single runs). On a virtual "
+      "machine whose cores share a host, this shows how much of the extra cores the host gave "
+      "during this run; it varies between runs like the scaling above.")
 print("\nThe scikit-learn figure is a separate measurement in the same run (not alternated), "
       "so its ratios move with the machine's load more than the fastText ones.")
 print(f"\nStart-up (embedded model, label one sentence, median of 20 runs): {start_ms} ms.")
