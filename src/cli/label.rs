@@ -170,7 +170,7 @@ impl<'a> Labeler<'a> {
             return Ok(());
         }
         out.extend_from_slice(b"{\"text\":");
-        write_json(out, text);
+        write_json_str(out, text);
         out.push(b',');
         self.write_result_fields(best, out);
         out.extend_from_slice(b"}\n");
@@ -232,7 +232,9 @@ impl<'a> Labeler<'a> {
             _ => out.extend_from_slice(&self.label_json[best]),
         }
         out.extend_from_slice(b",\"probability\":");
+        let start = out.len();
         write_json(out, &probability);
+        let written = start..out.len();
         out.extend_from_slice(b",\"probabilities\":{");
         for (i, (name, p)) in self.label_json.iter().zip(&self.probabilities).enumerate() {
             if i > 0 {
@@ -240,7 +242,12 @@ impl<'a> Labeler<'a> {
             }
             out.extend_from_slice(name);
             out.push(b':');
-            write_json(out, p);
+            if i == best {
+                // The same number as "probability": copy its digits.
+                out.extend_from_within(written.clone());
+            } else {
+                write_json(out, p);
+            }
         }
         out.extend_from_slice(b"},\"model\":");
         out.extend_from_slice(&self.source_json);
@@ -340,6 +347,23 @@ fn write_tsv_field(out: &mut impl Write, text: &str) -> std::io::Result<()> {
 /// strings and finite numbers, the only things written here).
 fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     let _ = serde_json::to_writer(out, value);
+}
+
+/// Writes `text` as a JSON string, byte for byte as serde_json does: when
+/// nothing in it needs escaping (a control character, `"` or `\\`), the
+/// bytes are copied between quotes in one go.
+fn write_json_str(out: &mut Vec<u8>, text: &str) {
+    // No early exit, so that the check runs over many bytes at a time.
+    let needs_escape = text.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if needs_escape {
+        write_json(out, text);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    }
 }
 
 /// `value` as JSON bytes.
@@ -448,6 +472,39 @@ mod tests {
         let mut out = Vec::new();
         write_fixed4(&mut out, p);
         String::from_utf8(out).unwrap()
+    }
+
+    fn json_str(text: &str) -> String {
+        let mut out = Vec::new();
+        write_json_str(&mut out, text);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_strings_are_written_as_serde_json_writes_them() {
+        for text in [
+            "",
+            "Minsk keeps its own currency.",
+            "He said \"no\".",
+            "back\\slash",
+            "tab\there",
+            "bell\u{7}",
+            "del\u{7f} and “quotes” and ’",
+            "Беларусь і Расія",
+        ] {
+            assert_eq!(
+                json_str(text),
+                serde_json::to_string(text).unwrap(),
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_json_string_is_written_as_serde_json_writes_it(text in "\\PC*|[\\x00-\\x7f]*") {
+            proptest::prop_assert_eq!(json_str(&text), serde_json::to_string(&text).unwrap());
+        }
     }
 
     #[test]
