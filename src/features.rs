@@ -936,17 +936,8 @@ impl Iterator for DefaultTokens<'_> {
         }
         if BYTE_CLASS[usize::from(bytes[i])] == ALNUM_ASCII {
             let start = i;
-            i += 1;
-            let mut ended = false;
-            while let Some(eight) = eight_bytes(bytes, i) {
-                let stop = !ascii_alnum_bits(eight) & HIGH_BITS;
-                if stop != 0 {
-                    i += (stop.trailing_zeros() / 8) as usize;
-                    ended = true;
-                    break;
-                }
-                i += 8;
-            }
+            let ended;
+            (i, ended) = ascii_alnum_run(bytes, i + 1);
             if ended {
                 let b = bytes[i];
                 if b < 0x80 && b != b'\'' {
@@ -1000,16 +991,8 @@ impl DefaultTokens<'_> {
         };
         // The rest of the run of letters and digits, eight bytes at a time.
         loop {
-            let mut stopped = false;
-            while let Some(eight) = eight_bytes(bytes, i) {
-                let stop = !ascii_alnum_bits(eight) & HIGH_BITS;
-                if stop != 0 {
-                    i += (stop.trailing_zeros() / 8) as usize;
-                    stopped = true;
-                    break;
-                }
-                i += 8;
-            }
+            let stopped;
+            (i, stopped) = ascii_alnum_run(bytes, i);
             // Fewer than eight bytes left: byte by byte.
             while !stopped && i < len && class(i) == ALNUM_ASCII {
                 i += 1;
@@ -1052,6 +1035,22 @@ impl DefaultTokens<'_> {
         self.i = i;
         Some((start, i, ascii))
     }
+}
+
+/// Skips ASCII letters and digits from `i`, eight bytes at a time: returns
+/// the position of the first other byte and `true`, or, when fewer than
+/// eight bytes are left before the run ends, the position where that
+/// began and `false` (the caller finishes byte by byte).
+#[inline]
+fn ascii_alnum_run(bytes: &[u8], mut i: usize) -> (usize, bool) {
+    while let Some(eight) = eight_bytes(bytes, i) {
+        let stop = !ascii_alnum_bits(eight) & HIGH_BITS;
+        if stop != 0 {
+            return (i + (stop.trailing_zeros() / 8) as usize, true);
+        }
+        i += 8;
+    }
+    (i, false)
 }
 
 /// The high bit of every byte of a `u64`.

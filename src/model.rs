@@ -777,7 +777,7 @@ struct ModelHeader {
 /// without serde_json for the features: one feature per line,
 /// `    ["term", idf, [w1,w2,w3]],`, the term without escapes.
 ///
-/// Numbers are parsed by `str::parse::<f64>`, correctly rounded like
+/// Numbers are read correctly rounded (see `Cursor::number`), like
 /// serde_json's `float_roundtrip`, so both readers give the same values.
 struct CanonicalModel {
     header: ModelHeader,
