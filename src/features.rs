@@ -1302,15 +1302,35 @@ impl Featurizer {
         scratch: &mut Scratch,
         mut f: impl FnMut(usize, f64),
     ) -> f64 {
-        let mut tally = self.count_terms(sentence, scratch, true);
+        let tally = self.count_terms(sentence, scratch, true);
+        self.drain_values(tally, false, scratch, |i, v| f(i as usize, v))
+    }
+
+    /// Drains `tally` into `f(column, value)`, with each term's TF-IDF value
+    /// before L2 scaling, in column order when `sorted` (else in order of
+    /// first occurrence); gives the tally back to `scratch` and returns the
+    /// L2 scale.
+    #[inline]
+    fn drain_values(
+        &self,
+        mut tally: Tally,
+        sorted: bool,
+        scratch: &mut Scratch,
+        mut f: impl FnMut(u32, f64),
+    ) -> f64 {
         let mut norm = 0.0;
         let sublinear = self.config.sublinear_tf;
         let idf = &self.idf;
-        tally.drain(|i, count| {
+        let mut each = |i: u32, count: u32| {
             let v = term_frequency(count, sublinear) * idf.get(i as usize).copied().unwrap_or(0.0);
             norm += v * v;
-            f(i as usize, v);
-        });
+            f(i, v);
+        };
+        if sorted {
+            tally.drain_sorted(&mut each);
+        } else {
+            tally.drain(&mut each);
+        }
         scratch.tally = tally;
         self.scale_for(norm)
     }
@@ -1339,18 +1359,11 @@ impl Featurizer {
     ) -> f64 {
         out.indices.clear();
         out.values.clear();
-        let mut tally = self.count_terms(sentence, scratch, allow_fast);
-        let mut norm = 0.0;
-        let sublinear = self.config.sublinear_tf;
-        let idf = &self.idf;
-        tally.drain_sorted(|i, count| {
-            let v = term_frequency(count, sublinear) * idf.get(i as usize).copied().unwrap_or(0.0);
-            norm += v * v;
+        let tally = self.count_terms(sentence, scratch, allow_fast);
+        self.drain_values(tally, true, scratch, |i, v| {
             out.indices.push(i);
             out.values.push(v);
-        });
-        scratch.tally = tally;
-        self.scale_for(norm)
+        })
     }
 
     /// The L2 scale of a vector whose squared values sum to `norm`.
